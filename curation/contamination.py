@@ -1,0 +1,171 @@
+"""Decontamination: drop pool questions that share a word n-gram with an eval-set question.
+
+Text is normalised (lowercase, only [a-z0-9] runs kept, so LaTeX and punctuation do not hide a copy) and
+split into words; a pool question is contaminated when one of its n-grams (8 by default, as in the paper)
+is an n-gram of any eval question. Eval questions shorter than n words match as a whole. Eval sets are
+loaded through s1eval.data.load_benchmark when it exists, else from tasks/data/<name>.jsonl, or from any
+local file given as {name, path, field}; GPQA is only used when the user supplies it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from s1eval.errors import ConfigError, DataError
+
+from .config import ContaminationConfig, CurationConfig
+from .stage import StageResult, split_by_reason
+
+STAGE = "contamination"
+TASKS_DATA = Path(__file__).resolve().parents[1] / "tasks" / "data"
+QUESTION_FIELDS = ("problem", "question", "Question", "prompt", "input")
+_WORDS = re.compile(r"[a-z0-9]+")
+# Eval questions shorter than n words match as a whole, but only from this many words up (a 1-2 word
+# "question" would match everything).
+MIN_SHORT_WORDS = 3
+
+
+@dataclass
+class EvalSet:
+    """Questions of one benchmark, with ids for the report."""
+
+    name: str
+    questions: list[str]
+    ids: list[str]
+
+
+def words(text: str) -> list[str]:
+    """Normalised word tokens."""
+    return _WORDS.findall(text.lower())
+
+
+def _read_questions(path: Path, name: str, field: str | None, id_field: str | None) -> EvalSet:
+    if not path.exists():
+        raise DataError(f"eval set {name!r}: file {str(path)!r} not found; fix contamination.eval_sets")
+    from .pool import read_table
+
+    df = read_table(path)
+    col = field or next((c for c in QUESTION_FIELDS if c in df.columns), None)
+    if col is None or col not in df.columns:
+        raise DataError(f"eval set {name!r}: {str(path)!r} has no question column "
+                        f"{field or QUESTION_FIELDS!r}; set field: in contamination.eval_sets")
+    ids = df[id_field].astype(str).tolist() if id_field and id_field in df.columns else [
+        str(i) for i in range(len(df))]
+    return EvalSet(name, df[col].fillna("").astype(str).tolist(), ids)
+
+
+def _from_benchmark(name: str) -> EvalSet | None:
+    try:
+        from s1eval.data import load_benchmark  # written in parallel; optional until it lands
+    except ImportError:
+        return None
+    try:
+        problems = load_benchmark(name)
+    except Exception:  # noqa: BLE001 - unknown name or missing file there: fall back to tasks/data
+        return None
+    qs = [str(getattr(p, "question", "")) for p in problems]
+    ids = [str(getattr(p, "id", i)) for i, p in enumerate(problems)]
+    return EvalSet(name, qs, ids)
+
+
+def load_eval_set(spec: Any, cfg: CurationConfig) -> EvalSet:
+    """One eval set from a name (aime24, math500, ...) or a {name, path, field, id_field} mapping."""
+    if isinstance(spec, dict):
+        unknown = set(spec) - {"name", "path", "field", "id_field"}
+        if unknown or "path" not in spec:
+            raise ConfigError("contamination.eval_sets entries are names or {name, path, field, id_field} "
+                              f"mappings with a path; got {spec!r}")
+        path = cfg.resolve_path(str(spec["path"]))
+        return _read_questions(path, str(spec.get("name", path.stem)), spec.get("field"), spec.get("id_field"))
+    if not isinstance(spec, str):
+        raise ConfigError(f"contamination.eval_sets: {spec!r} is neither a name nor a mapping")
+    if Path(spec).suffix in (".jsonl", ".json", ".parquet", ".csv"):
+        path = cfg.resolve_path(spec)
+        return _read_questions(path, path.stem, None, None)
+    found = _from_benchmark(spec)
+    if found is not None and found.questions:
+        return found
+    local = TASKS_DATA / f"{spec}.jsonl"
+    if local.exists():
+        return _read_questions(local, spec, None, "id")
+    if spec.lower().startswith("gpqa"):
+        raise DataError(f"eval set {spec!r} is not shipped (its authors ask that it not be published); give "
+                        "{name: gpqa_diamond, path: /your/gpqa_diamond.csv, field: Question} or drop it")
+    raise DataError(f"eval set {spec!r} not found in s1eval.data or {TASKS_DATA}; give a {{name, path}} entry")
+
+
+class NgramIndex:
+    """All n-grams of the eval questions, each pointing at the first (eval set, id) that has it."""
+
+    def __init__(self, sets: list[EvalSet], n: int) -> None:
+        self.n = n
+        self.grams: dict[str, tuple[str, str]] = {}
+        self.short_lengths: set[int] = set()
+        for es in sets:
+            for qid, q in zip(es.ids, es.questions):
+                toks = words(q)
+                if len(toks) < min(n, MIN_SHORT_WORDS):
+                    continue
+                if len(toks) < n:
+                    self.short_lengths.add(len(toks))
+                    self.grams.setdefault(" ".join(toks), (es.name, qid))
+                    continue
+                for i in range(len(toks) - n + 1):
+                    self.grams.setdefault(" ".join(toks[i : i + n]), (es.name, qid))
+
+    def hits(self, text: str) -> list[str]:
+        """The eval n-grams found in text, sorted (deterministic report)."""
+        toks = words(text)
+        found = set()
+        for size in (self.n, *sorted(self.short_lengths)):
+            for i in range(len(toks) - size + 1):
+                g = " ".join(toks[i : i + size])
+                if g in self.grams:
+                    found.add(g)
+        return sorted(found)
+
+
+def run(df: pd.DataFrame, cfg: ContaminationConfig, config: CurationConfig,
+        eval_sets: list[EvalSet] | None = None) -> StageResult:
+    """Remove rows whose question (or other configured fields) overlaps an eval set."""
+    if not cfg.enabled:
+        result = split_by_reason(df, pd.Series(None, index=df.index, dtype=object), STAGE)
+        result.info.update({"eval_sets": {}, "n": cfg.n, "hits": []})
+        return result
+    sets = eval_sets if eval_sets is not None else [load_eval_set(s, config) for s in cfg.eval_sets]
+    index = NgramIndex(sets, cfg.n)
+    for f in cfg.fields:
+        if f not in df.columns:
+            raise ConfigError(f"contamination.fields names {f!r}, which the pool does not have; remove it")
+    text = df[cfg.fields[0]].fillna("").astype(str)
+    for f in cfg.fields[1:]:
+        text = text + "\n" + df[f].fillna("").astype(str)
+    reasons = pd.Series(None, index=df.index, dtype=object)
+    detail = pd.Series(None, index=df.index, dtype=object)
+    hits: list[dict[str, Any]] = []
+    for idx, t in zip(df.index, text):
+        found = index.hits(t)
+        if not found:
+            continue
+        es_name, qid = index.grams[found[0]]
+        reasons[idx] = f"contaminated:{es_name}"
+        detail[idx] = f"{es_name}#{qid}: '{found[0]}' ({len(found)} shared n-grams)"
+        hits.append({"pool_index": int(df.at[idx, "pool_index"]), "source": str(df.at[idx, "source"]),
+                     "eval_set": es_name, "eval_id": qid, "ngram": found[0], "shared_ngrams": len(found)})
+    result = split_by_reason(df, reasons, STAGE, detail)
+    per_set: dict[str, int] = {}
+    for h in hits:
+        per_set[h["eval_set"]] = per_set.get(h["eval_set"], 0) + 1
+    result.info.update({
+        "n": cfg.n,
+        "eval_sets": {es.name: len(es.questions) for es in sets},
+        "hits_per_eval_set": dict(sorted(per_set.items())),
+        "hits": hits[: cfg.max_hits_in_report],
+        "hits_total": len(hits),
+    })
+    return result

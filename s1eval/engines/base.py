@@ -1,0 +1,108 @@
+"""The Engine protocol: the one small surface every backend (hf, vllm, openai, fake) implements.
+
+Control methods speak only this protocol. A request carries the whole context as token ids (the engine's own
+tokenizer), so a continuation is just a longer context: backends that can keep a cache (hf's KV cache, vLLM's
+prefix cache, a server's prefix cache) reuse it, and the others re-encode. Nothing else is shared state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal, Protocol, runtime_checkable
+
+StopReason = Literal["stop_token", "stop_string", "length", "error"]
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """Sampling settings, shaped like vLLM's `SamplingParams` (temperature 0 means greedy)."""
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    top_k: int = 0
+    repetition_penalty: float = 1.0
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature <= 0.0
+
+    def merged(self, **overrides: float | int | None) -> SamplingParams:
+        """A copy with the given fields replaced; `None` values leave a field as it is."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+@dataclass
+class GenerationRequest:
+    """One sequence to extend.
+
+    `context_ids` is everything the model sees (prompt + earlier rounds + forced text). `cache_key` names the
+    sequence across calls so a backend can find its cache; a request whose context shares a prefix with the
+    cached sequence of the same key only pays for the new suffix. `min_new_tokens` suppresses the stop tokens
+    for that many steps (vLLM's `min_tokens`), which is how "ignore the end-of-thinking delimiter" is done.
+    A request with `max_new_tokens=0` generates nothing: it is a keep-alive that tells a caching backend the
+    sequence will be continued later (the hf engine otherwise frees caches a call does not mention).
+    """
+
+    context_ids: list[int]
+    max_new_tokens: int
+    stop_token_ids: tuple[int, ...] = ()
+    stop_strings: tuple[str, ...] = ()
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    seed: int | None = None
+    min_new_tokens: int = 0
+    cache_key: Hashable | None = None
+
+
+@dataclass
+class GenerationResult:
+    """What the engine produced for one request.
+
+    `token_ids` are the kept generated tokens: a stop token is reported in `stop_token` and is not part of them
+    (it is the model's signal, never committed to the context); a matched stop string is cut from the text and
+    the tokens that spelled it are counted in `discarded_tokens`.
+    """
+
+    text: str
+    token_ids: list[int]
+    stop_reason: StopReason
+    stop_token: int | None = None
+    stop_string: str | None = None
+    discarded_tokens: int = 0
+    error: str | None = None
+
+    @property
+    def num_tokens(self) -> int:
+        return len(self.token_ids)
+
+
+@runtime_checkable
+class Tokenizer(Protocol):
+    """The part of a tokenizer the control core needs (a transformers tokenizer satisfies it)."""
+
+    def encode(self, text: str, add_special_tokens: bool = ...) -> list[int]: ...
+
+    def decode(self, ids: Sequence[int], skip_special_tokens: bool = ...) -> str: ...
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A backend that extends batches of token sequences."""
+
+    name: str
+    model_id: str
+    tokenizer: Tokenizer
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        """Extend every request; one result per request, in order. Never raises for one bad row."""
+        ...
+
+    def describe(self) -> dict:
+        """Settings that identify this engine in a run manifest and a cache key."""
+        ...
+
+
+class EngineError(RuntimeError):
+    """A backend failed in a way a user can fix (bad model path, unreachable server, ...)."""

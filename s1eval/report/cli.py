@@ -1,0 +1,92 @@
+"""The `s1eval report RUN_DIR...` command (the lead adds `report_command` to the `s1eval` group)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from s1eval.errors import S1EvalError
+
+if TYPE_CHECKING:
+    from s1eval.report.build import Report
+
+
+def print_leaderboard(report: Report, console: Console | None = None) -> None:
+    """The leaderboard on the terminal, one rich table per benchmark."""
+    from s1eval.report.tables import LEADERBOARD_COLUMNS, leaderboard_rows
+
+    console = console or Console()
+    rows = leaderboard_rows(report.leaderboard)
+    if not rows:
+        console.print("[yellow]No samples were found in the runs given.[/yellow]")
+        return
+    for bench in sorted({r["benchmark"] for r in rows}):
+        table = Table(title=f"Leaderboard: {bench}", show_lines=False)
+        for name, kind in LEADERBOARD_COLUMNS:
+            table.add_column(name, justify="right" if kind == "num" else "left")
+        for r in rows:
+            if r["benchmark"] == bench:
+                table.add_row(*[r["cells"][name][0] for name, _ in LEADERBOARD_COLUMNS])
+        console.print(table)
+
+
+@click.command("report")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("results/report"),
+    show_default=True,
+    help="Folder to write report.md, index.html, CSVs and plots into.",
+)
+@click.option("--title", default="s1eval report", show_default=True, help="Heading of the report.")
+@click.option(
+    "--scaling-unit",
+    type=click.Choice(["log2", "1k", "token"]),
+    default="log2",
+    show_default=True,
+    help="x-axis of the Scaling slope: per doubling of the budget, per 1k tokens, or per token.",
+)
+@click.option(
+    "--control-range",
+    type=click.Choice(["set", "own"]),
+    default="set",
+    show_default=True,
+    help="Control counts thinking inside [min, max] of the budget set, or inside each sample's own budget.",
+)
+@click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every bootstrap.")
+def report_command(
+    run_dirs: tuple[Path, ...],
+    out_dir: Path,
+    title: str,
+    scaling_unit: str,
+    control_range: str,
+    resamples: int,
+    seed: int,
+) -> None:
+    """Read runs (s1eval run dirs, lm-eval output dirs, Inspect .eval logs) and write a leaderboard report."""
+    from s1eval.report.build import write_report
+
+    try:
+        report = write_report(
+            run_dirs,
+            out_dir,
+            title=title,
+            unit=scaling_unit,  # type: ignore[arg-type]
+            bounds=control_range,  # type: ignore[arg-type]
+            resamples=resamples,
+            seed=seed,
+        )
+    except S1EvalError as exc:
+        raise click.ClickException(str(exc)) from exc
+    console = Console()
+    print_leaderboard(report, console)
+    console.print(
+        f"Wrote {len(report.files)} files to {report.out_dir}/ (open {report.out_dir / 'index.html'})"
+    )
