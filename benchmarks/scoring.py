@@ -50,12 +50,16 @@ def main() -> dict[str, Any]:
 
     aime_misses = []
     for p in load_benchmark("aime24"):
-        for text in (f"\\boxed{{{p.answer}}}", f"The answer is {p.answer}.", f"Final Answer: {int(p.answer):03d}"):
+        for text in (
+            f"\\boxed{{{p.answer}}}",
+            f"The answer is {p.answer}.",
+            f"Final Answer: {int(p.answer):03d}",
+        ):
             if not score_sample(text, "", p.answer, "aime").correct:
                 aime_misses.append({"id": p.id, "text": text})
 
     t0 = time.perf_counter()
-    pairs = list(zip(math500, math500[1:] + math500[:1]))
+    pairs = list(zip(math500, math500[1:] + math500[:1], strict=True))
     judged_equal = []
     for a, b in pairs:
         if check_equivalence(a.answer, b.answer, "math").equal:

@@ -15,7 +15,21 @@ from .export import to_dataset, to_records
 from .pipeline import CurationResult, curate, run, write_outputs
 
 __all__ = [
-    "CurationConfig", "CurationResult", "DomainClassifier", "EvalSet", "Grader", "KeywordClassifier",
-    "LLMClassifier", "Solver", "TfidfClassifier", "config_from_dict", "curate", "default_grader",
-    "load_config", "run", "to_dataset", "to_records", "write_outputs",
+    "CurationConfig",
+    "CurationResult",
+    "DomainClassifier",
+    "EvalSet",
+    "Grader",
+    "KeywordClassifier",
+    "LLMClassifier",
+    "Solver",
+    "TfidfClassifier",
+    "config_from_dict",
+    "curate",
+    "default_grader",
+    "load_config",
+    "run",
+    "to_dataset",
+    "to_records",
+    "write_outputs",
 ]

@@ -14,15 +14,31 @@ from .config import SUBSET_ALIASES, load_config
 
 @click.command("curate")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder (default: out_dir from the config).")
-@click.option("--subset", "subsets", multiple=True, type=click.Choice(sorted(SUBSET_ALIASES)),
-              help="Build only this subset (repeatable; default: the config's subsets.names).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default: out_dir from the config).",
+)
+@click.option(
+    "--subset",
+    "subsets",
+    multiple=True,
+    type=click.Choice(sorted(SUBSET_ALIASES)),
+    help="Build only this subset (repeatable; default: the config's subsets.names).",
+)
 @click.option("--seed", type=int, default=None, help="Override the config's seed.")
 @click.option("--limit", type=int, default=None, help="Use only the first N pool rows (a quick look).")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
-def curate_command(config: Path, out_dir: Path | None, subsets: tuple[str, ...], seed: int | None,
-                   limit: int | None, quiet: bool) -> None:
+def curate_command(
+    config: Path,
+    out_dir: Path | None,
+    subsets: tuple[str, ...],
+    seed: int | None,
+    limit: int | None,
+    quiet: bool,
+) -> None:
     """Curate a question pool into s1K-style subsets (s1k, random, diverse, longest, full) with a report."""
     from .pipeline import run
 
@@ -41,5 +57,7 @@ def curate_command(config: Path, out_dir: Path | None, subsets: tuple[str, ...],
         for s in result.report["stages"]:
             click.echo(f"{s['stage']:>13}: {s['in']} -> {s['out']} (removed {s['removed']})")
         for name, v in result.report["subsets"].items():
-            click.echo(f"{'subset ' + name:>13}: {v['rows']} rows, {v['domains']} domains, {v['sources']} sources")
+            click.echo(
+                f"{'subset ' + name:>13}: {v['rows']} rows, {v['domains']} domains, {v['sources']} sources"
+            )
         click.echo(f"wrote {out} in {result.timings.get('total', 0):.1f}s")

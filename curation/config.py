@@ -19,25 +19,68 @@ from s1eval.errors import ConfigError
 
 # Columns every pool must provide after mapping; the rest are optional.
 REQUIRED_FIELDS = ("question", "thinking", "answer")
-CANONICAL_FIELDS = ("id", "question", "solution", "thinking", "answer", "source", "domain", "thinking_tokens",
-                    "trace_grade")
+CANONICAL_FIELDS = (
+    "id",
+    "question",
+    "solution",
+    "thinking",
+    "answer",
+    "source",
+    "domain",
+    "thinking_tokens",
+    "trace_grade",
+)
 
 # Column presets for the public pools (names as published on the hub) and for simple local files.
 COLUMN_PRESETS: dict[str, dict[str, Any]] = {
-    "plain": {"id": "id", "question": "question", "solution": "solution", "thinking": "thinking",
-              "answer": "answer", "source": "source", "domain": "domain", "thinking_tokens": "thinking_tokens"},
-    "s1-59k": {"question": "question", "solution": "solution", "thinking": "thinking_trajectories",
-               "answer": "attempt", "source": "source_type", "extra": ["cot_type", "metadata"]},
-    "s1k-1.1": {"question": "question", "solution": "solution", "thinking": "deepseek_thinking_trajectory",
-                "answer": "deepseek_attempt", "source": "source_type", "trace_grade": "deepseek_grade",
-                "extra": ["cot_type", "metadata"]},
-    "s1k": {"question": "question", "solution": "solution", "thinking": "thinking_trajectories",
-            "answer": "attempt", "source": "source_type", "extra": ["cot_type", "metadata"]},
+    "plain": {
+        "id": "id",
+        "question": "question",
+        "solution": "solution",
+        "thinking": "thinking",
+        "answer": "answer",
+        "source": "source",
+        "domain": "domain",
+        "thinking_tokens": "thinking_tokens",
+    },
+    "s1-59k": {
+        "question": "question",
+        "solution": "solution",
+        "thinking": "thinking_trajectories",
+        "answer": "attempt",
+        "source": "source_type",
+        "extra": ["cot_type", "metadata"],
+    },
+    "s1k-1.1": {
+        "question": "question",
+        "solution": "solution",
+        "thinking": "deepseek_thinking_trajectory",
+        "answer": "deepseek_attempt",
+        "source": "source_type",
+        "trace_grade": "deepseek_grade",
+        "extra": ["cot_type", "metadata"],
+    },
+    "s1k": {
+        "question": "question",
+        "solution": "solution",
+        "thinking": "thinking_trajectories",
+        "answer": "attempt",
+        "source": "source_type",
+        "extra": ["cot_type", "metadata"],
+    },
 }
 
-SUBSET_ALIASES = {"s1k": "s1k", "random": "random", "1k-random": "random", "diverse": "diverse",
-                  "1k-diverse": "diverse", "longest": "longest", "1k-longest": "longest", "full": "full",
-                  "59k-full": "full"}
+SUBSET_ALIASES = {
+    "s1k": "s1k",
+    "random": "random",
+    "1k-random": "random",
+    "diverse": "diverse",
+    "1k-diverse": "diverse",
+    "longest": "longest",
+    "1k-longest": "longest",
+    "full": "full",
+    "59k-full": "full",
+}
 SUBSET_NAMES = ("s1k", "random", "diverse", "longest", "full")
 
 DEFAULT_FAILURE_PATTERNS = [
@@ -220,10 +263,13 @@ def validate(cfg: CurationConfig) -> None:
     if cfg.difficulty.drop_if not in ("any", "all"):
         raise ConfigError(f"difficulty.drop_if must be 'any' or 'all', got {cfg.difficulty.drop_if!r}")
     if cfg.diversity.classifier not in ("column", "keyword", "tfidf", "llm"):
-        raise ConfigError(f"diversity.classifier must be column, keyword, tfidf or llm, got "
-                          f"{cfg.diversity.classifier!r}")
+        raise ConfigError(
+            f"diversity.classifier must be column, keyword, tfidf or llm, got {cfg.diversity.classifier!r}"
+        )
     if cfg.diversity.weighting not in ("rank", "length", "uniform"):
-        raise ConfigError(f"diversity.weighting must be rank, length or uniform, got {cfg.diversity.weighting!r}")
+        raise ConfigError(
+            f"diversity.weighting must be rank, length or uniform, got {cfg.diversity.weighting!r}"
+        )
     for fmt in cfg.export.formats:
         if fmt not in ("jsonl", "parquet"):
             raise ConfigError(f"export.formats: unknown format {fmt!r}; use jsonl and/or parquet")
@@ -269,7 +315,9 @@ def _build(cls: type, data: Any, where: str) -> Any:
         if dataclasses.is_dataclass(hint):
             kwargs[key] = _build(hint, value, path)
         elif not _type_ok(value, hint):
-            raise ConfigError(f"config key {path!r} has the wrong type ({type(value).__name__}); expected {hint}")
+            raise ConfigError(
+                f"config key {path!r} has the wrong type ({type(value).__name__}); expected {hint}"
+            )
         else:
             kwargs[key] = value
     if cls is ColumnMap:
@@ -288,7 +336,9 @@ def load_config(path: str | Path) -> CurationConfig:
     """Read a YAML config file."""
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"config file {str(p)!r} not found; pass the path of a YAML file (see curation/configs/)")
+        raise ConfigError(
+            f"config file {str(p)!r} not found; pass the path of a YAML file (see curation/configs/)"
+        )
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:

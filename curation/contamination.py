@@ -52,21 +52,36 @@ def _read_questions(path: Path, name: str, field: str | None, id_field: str | No
     df = read_table(path)
     col = field or next((c for c in QUESTION_FIELDS if c in df.columns), None)
     if col is None or col not in df.columns:
-        raise DataError(f"eval set {name!r}: {str(path)!r} has no question column "
-                        f"{field or QUESTION_FIELDS!r}; set field: in contamination.eval_sets")
-    ids = df[id_field].astype(str).tolist() if id_field and id_field in df.columns else [
-        str(i) for i in range(len(df))]
+        raise DataError(
+            f"eval set {name!r}: {str(path)!r} has no question column "
+            f"{field or QUESTION_FIELDS!r}; set field: in contamination.eval_sets"
+        )
+    id_field = id_field or ("id" if "id" in df.columns else None)
+    ids = (
+        df[id_field].astype(str).tolist()
+        if id_field and id_field in df.columns
+        else [str(i) for i in range(len(df))]
+    )
     return EvalSet(name, df[col].fillna("").astype(str).tolist(), ids)
 
 
 def _from_benchmark(name: str) -> EvalSet | None:
+    """The set through s1eval.data when it knows the name; None to fall back to tasks/data."""
     try:
-        from s1eval.data import load_benchmark  # written in parallel; optional until it lands
+        from s1eval.data import BENCHMARKS, load_benchmark
     except ImportError:
+        return None
+    if name.strip().lower() not in BENCHMARKS:
         return None
     try:
         problems = load_benchmark(name)
-    except Exception:  # noqa: BLE001 - unknown name or missing file there: fall back to tasks/data
+    except Exception as exc:  # noqa: BLE001 - e.g. GPQA without a local copy or hub access
+        if name.lower().startswith("gpqa"):
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DataError(
+                f"eval set {name!r} could not be loaded ({first}); GPQA is not shipped: give "
+                "{name: gpqa_diamond, path: /your/gpqa_diamond.csv, field: Question} or drop it"
+            ) from None
         return None
     qs = [str(getattr(p, "question", "")) for p in problems]
     ids = [str(getattr(p, "id", i)) for i, p in enumerate(problems)]
@@ -78,10 +93,14 @@ def load_eval_set(spec: Any, cfg: CurationConfig) -> EvalSet:
     if isinstance(spec, dict):
         unknown = set(spec) - {"name", "path", "field", "id_field"}
         if unknown or "path" not in spec:
-            raise ConfigError("contamination.eval_sets entries are names or {name, path, field, id_field} "
-                              f"mappings with a path; got {spec!r}")
+            raise ConfigError(
+                "contamination.eval_sets entries are names or {name, path, field, id_field} "
+                f"mappings with a path; got {spec!r}"
+            )
         path = cfg.resolve_path(str(spec["path"]))
-        return _read_questions(path, str(spec.get("name", path.stem)), spec.get("field"), spec.get("id_field"))
+        return _read_questions(
+            path, str(spec.get("name", path.stem)), spec.get("field"), spec.get("id_field")
+        )
     if not isinstance(spec, str):
         raise ConfigError(f"contamination.eval_sets: {spec!r} is neither a name nor a mapping")
     if Path(spec).suffix in (".jsonl", ".json", ".parquet", ".csv"):
@@ -94,9 +113,13 @@ def load_eval_set(spec: Any, cfg: CurationConfig) -> EvalSet:
     if local.exists():
         return _read_questions(local, spec, None, "id")
     if spec.lower().startswith("gpqa"):
-        raise DataError(f"eval set {spec!r} is not shipped (its authors ask that it not be published); give "
-                        "{name: gpqa_diamond, path: /your/gpqa_diamond.csv, field: Question} or drop it")
-    raise DataError(f"eval set {spec!r} not found in s1eval.data or {TASKS_DATA}; give a {{name, path}} entry")
+        raise DataError(
+            f"eval set {spec!r} is not shipped (its authors ask that it not be published); give "
+            "{name: gpqa_diamond, path: /your/gpqa_diamond.csv, field: Question} or drop it"
+        )
+    raise DataError(
+        f"eval set {spec!r} not found in s1eval.data or {TASKS_DATA}; give a {{name, path}} entry"
+    )
 
 
 class NgramIndex:
@@ -105,33 +128,41 @@ class NgramIndex:
     def __init__(self, sets: list[EvalSet], n: int) -> None:
         self.n = n
         self.grams: dict[str, tuple[str, str]] = {}
-        self.short_lengths: set[int] = set()
+        self.starts: dict[str, tuple[int, ...]] = {}  # first word -> gram lengths starting with it
         for es in sets:
-            for qid, q in zip(es.ids, es.questions):
+            for qid, q in zip(es.ids, es.questions, strict=False):
                 toks = words(q)
                 if len(toks) < min(n, MIN_SHORT_WORDS):
                     continue
                 if len(toks) < n:
-                    self.short_lengths.add(len(toks))
-                    self.grams.setdefault(" ".join(toks), (es.name, qid))
+                    self._add(toks, es.name, qid)
                     continue
                 for i in range(len(toks) - n + 1):
-                    self.grams.setdefault(" ".join(toks[i : i + n]), (es.name, qid))
+                    self._add(toks[i : i + n], es.name, qid)
+
+    def _add(self, gram: list[str], name: str, qid: str) -> None:
+        self.grams.setdefault(" ".join(gram), (name, qid))
+        lengths = self.starts.get(gram[0], ())
+        if len(gram) not in lengths:
+            self.starts[gram[0]] = tuple(sorted((*lengths, len(gram))))
 
     def hits(self, text: str) -> list[str]:
         """The eval n-grams found in text, sorted (deterministic report)."""
         toks = words(text)
         found = set()
-        for size in (self.n, *sorted(self.short_lengths)):
-            for i in range(len(toks) - size + 1):
-                g = " ".join(toks[i : i + size])
-                if g in self.grams:
-                    found.add(g)
+        starts, grams, n_toks = self.starts, self.grams, len(toks)
+        for i, tok in enumerate(toks):
+            for size in starts.get(tok, ()):  # only positions where some eval gram begins
+                if i + size <= n_toks:
+                    g = " ".join(toks[i : i + size])
+                    if g in grams:
+                        found.add(g)
         return sorted(found)
 
 
-def run(df: pd.DataFrame, cfg: ContaminationConfig, config: CurationConfig,
-        eval_sets: list[EvalSet] | None = None) -> StageResult:
+def run(
+    df: pd.DataFrame, cfg: ContaminationConfig, config: CurationConfig, eval_sets: list[EvalSet] | None = None
+) -> StageResult:
     """Remove rows whose question (or other configured fields) overlaps an eval set."""
     if not cfg.enabled:
         result = split_by_reason(df, pd.Series(None, index=df.index, dtype=object), STAGE)
@@ -148,24 +179,34 @@ def run(df: pd.DataFrame, cfg: ContaminationConfig, config: CurationConfig,
     reasons = pd.Series(None, index=df.index, dtype=object)
     detail = pd.Series(None, index=df.index, dtype=object)
     hits: list[dict[str, Any]] = []
-    for idx, t in zip(df.index, text):
+    for idx, t in zip(df.index, text, strict=False):
         found = index.hits(t)
         if not found:
             continue
         es_name, qid = index.grams[found[0]]
         reasons[idx] = f"contaminated:{es_name}"
         detail[idx] = f"{es_name}#{qid}: '{found[0]}' ({len(found)} shared n-grams)"
-        hits.append({"pool_index": int(df.at[idx, "pool_index"]), "source": str(df.at[idx, "source"]),
-                     "eval_set": es_name, "eval_id": qid, "ngram": found[0], "shared_ngrams": len(found)})
+        hits.append(
+            {
+                "pool_index": int(df.at[idx, "pool_index"]),
+                "source": str(df.at[idx, "source"]),
+                "eval_set": es_name,
+                "eval_id": qid,
+                "ngram": found[0],
+                "shared_ngrams": len(found),
+            }
+        )
     result = split_by_reason(df, reasons, STAGE, detail)
     per_set: dict[str, int] = {}
     for h in hits:
         per_set[h["eval_set"]] = per_set.get(h["eval_set"], 0) + 1
-    result.info.update({
-        "n": cfg.n,
-        "eval_sets": {es.name: len(es.questions) for es in sets},
-        "hits_per_eval_set": dict(sorted(per_set.items())),
-        "hits": hits[: cfg.max_hits_in_report],
-        "hits_total": len(hits),
-    })
+    result.info.update(
+        {
+            "n": cfg.n,
+            "eval_sets": {es.name: len(es.questions) for es in sets},
+            "hits_per_eval_set": dict(sorted(per_set.items())),
+            "hits": hits[: cfg.max_hits_in_report],
+            "hits_total": len(hits),
+        }
+    )
     return result

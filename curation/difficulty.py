@@ -71,7 +71,7 @@ def final_answer(text: str) -> str:
     boxed = _boxed(text)
     if boxed is not None:
         return boxed
-    m = re.findall(r"(?i)(?:final answer|answer is|answer:)\s*[:=]?\s*(.+)", text)
+    m = re.findall(r"(?i)(?:final answer(?: is)?|answer is|answer:)\s*[:=]?\s*(.+)", text)
     if m:
         return m[-1]
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
@@ -87,12 +87,19 @@ def _norm(ans: str) -> str:
 
 def default_grader(predictions: list[str], references: list[str]) -> list[bool]:
     """Exact match of normalised final answers; a stand-in until s1eval.scoring is plugged in."""
-    return [bool(_norm(final_answer(p))) and _norm(final_answer(p)) == _norm(final_answer(r))
-            for p, r in zip(predictions, references)]
+    return [
+        bool(_norm(final_answer(p))) and _norm(final_answer(p)) == _norm(final_answer(r))
+        for p, r in zip(predictions, references, strict=False)
+    ]
 
 
-def grade_with_solvers(df: pd.DataFrame, solvers: dict[str, Solver], grader: Grader, batch_size: int = 64,
-                       on_batch: Callable[[int], None] | None = None) -> pd.DataFrame:
+def grade_with_solvers(
+    df: pd.DataFrame,
+    solvers: dict[str, Solver],
+    grader: Grader,
+    batch_size: int = 64,
+    on_batch: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
     """Add solved:<name> for each solver, running it only on rows whose result is not already known."""
     out = df.copy()
     refs_col = "solution" if "solution" in df.columns else "answer"
@@ -114,14 +121,20 @@ def grade_with_solvers(df: pd.DataFrame, solvers: dict[str, Solver], grader: Gra
     return out
 
 
-def run(df: pd.DataFrame, cfg: DifficultyConfig, solvers: dict[str, Solver] | None = None,
-        grader: Grader | None = None) -> StageResult:
+def run(
+    df: pd.DataFrame,
+    cfg: DifficultyConfig,
+    solvers: dict[str, Solver] | None = None,
+    grader: Grader | None = None,
+) -> StageResult:
     """Drop rows solved by any (or all) reference models; rows without results are kept."""
     if not cfg.enabled:
         result = split_by_reason(df, pd.Series(None, index=df.index, dtype=object), STAGE)
         result.info["solve_filter"] = "disabled"
         return result
-    all_solvers: dict[str, Solver] = {k: load_callable(v, f"difficulty.solvers.{k}") for k, v in cfg.solvers.items()}
+    all_solvers: dict[str, Solver] = {
+        k: load_callable(v, f"difficulty.solvers.{k}") for k, v in cfg.solvers.items()
+    }
     all_solvers.update(solvers or {})
     if all_solvers:
         g = grader or (load_callable(cfg.grader, "difficulty.grader") if cfg.grader else default_grader)
@@ -133,13 +146,13 @@ def run(df: pd.DataFrame, cfg: DifficultyConfig, solvers: dict[str, Solver] | No
         return result
     solved = np.column_stack([df[c].fillna(False).to_numpy(dtype=bool) for c in cols])
     drop = solved.any(axis=1) if cfg.drop_if == "any" else solved.all(axis=1)
-    names = [c[len(SOLVED_PREFIX):] for c in cols]
+    names = [c[len(SOLVED_PREFIX) :] for c in cols]
     reasons = pd.Series(None, index=df.index, dtype=object)
     reasons[drop] = "solved"
     detail = pd.Series(None, index=df.index, dtype=object)
-    detail[drop] = [",".join(n for n, s in zip(names, row) if s) for row in solved[drop]]
+    detail[drop] = [",".join(n for n, s in zip(names, row, strict=False) if s) for row in solved[drop]]
     result = split_by_reason(df, reasons, STAGE, detail)
     result.info["solve_filter"] = f"drop if {cfg.drop_if} of {names} solved"
     result.info["solved_by_model"] = {n: int(solved[:, i].sum()) for i, n in enumerate(names)}
-    result.info["unknown_by_model"] = {n: int(df[c].isna().sum()) for n, c in zip(names, cols)}
+    result.info["unknown_by_model"] = {n: int(df[c].isna().sum()) for n, c in zip(names, cols, strict=False)}
     return result

@@ -15,7 +15,14 @@ from s1eval.errors import ConfigError
 
 from .config import CurationConfig, DiversityConfig
 from .difficulty import load_callable
-from .domains import DomainClassifier, KeywordClassifier, LLMClassifier, TfidfClassifier, assign, load_keywords
+from .domains import (
+    DomainClassifier,
+    KeywordClassifier,
+    LLMClassifier,
+    TfidfClassifier,
+    assign,
+    load_keywords,
+)
 
 # 2^-64 is far below float64 resolution next to the total weight (~2), so the weights of ranks past 64 are
 # exactly irrelevant: truncating keeps each pick O(64) instead of O(domain size).
@@ -39,8 +46,9 @@ def build_classifier(cfg: DiversityConfig, config: CurationConfig) -> DomainClas
     return LLMClassifier(solver, labels=cfg.labels or list(keywords), unknown=cfg.unknown_label)
 
 
-def assign_domains(df: pd.DataFrame, cfg: DiversityConfig, config: CurationConfig,
-                   classifier: DomainClassifier | None = None) -> pd.Series:
+def assign_domains(
+    df: pd.DataFrame, cfg: DiversityConfig, config: CurationConfig, classifier: DomainClassifier | None = None
+) -> pd.Series:
     """Every row's domain label."""
     clf = classifier if classifier is not None else build_classifier(cfg, config)
     kind = cfg.classifier if classifier is None else ("column" if clf is None else "custom")
@@ -51,8 +59,9 @@ def sample(df: pd.DataFrame, n: int, rng: np.random.Generator, weighting: str = 
     """pool_index values of the chosen rows, in pick order (needs domain and thinking_tokens columns)."""
     groups: dict[str, list[int]] = {}
     lengths: dict[str, list[int]] = {}
-    order = df.sort_values(["domain", "thinking_tokens", "pool_index"], ascending=[True, False, True],
-                           kind="mergesort")
+    order = df.sort_values(
+        ["domain", "thinking_tokens", "pool_index"], ascending=[True, False, True], kind="mergesort"
+    )
     for dom, g in order.groupby("domain", sort=True):
         groups[str(dom)] = g["pool_index"].astype(int).tolist()
         lengths[str(dom)] = g["thinking_tokens"].astype(int).tolist()

@@ -21,68 +21,258 @@ DomainClassifier = Callable[[list[str]], list[str]]
 
 # MSC-like labels -> keywords (lowercase words or short phrases; a plural "s" is added automatically).
 DEFAULT_KEYWORDS: dict[str, list[str]] = {
-    "03 Mathematical logic": ["logic", "proposition", "truth table", "tautology", "axiom", "knights and knaves"],
-    "05 Combinatorics": ["combinatorics", "permutation", "arrangement", "how many ways", "choose", "committee",
-                         "coloring", "pigeonhole", "graph", "vertex", "vertices", "edge", "tournament", "subset"],
+    "03 Mathematical logic": [
+        "logic",
+        "proposition",
+        "truth table",
+        "tautology",
+        "axiom",
+        "knights and knaves",
+    ],
+    "05 Combinatorics": [
+        "combinatorics",
+        "permutation",
+        "arrangement",
+        "how many ways",
+        "choose",
+        "committee",
+        "coloring",
+        "pigeonhole",
+        "graph",
+        "vertex",
+        "vertices",
+        "edge",
+        "tournament",
+        "subset",
+    ],
     "06 Order and lattices": ["lattice", "partial order", "poset"],
     "08 General algebraic systems": ["binary operation", "algebraic system", "operation defined"],
-    "11 Number theory": ["prime", "divisor", "divisible", "gcd", "lcm", "modulo", "remainder", "congruent",
-                         "integer solution", "digit", "factorial", "diophantine", "perfect square", "base"],
-    "12 Field theory and polynomials": ["polynomial", "roots", "coefficient", "quadratic", "cubic", "vieta",
-                                        "degree", "field extension"],
+    "11 Number theory": [
+        "prime",
+        "divisor",
+        "divisible",
+        "gcd",
+        "lcm",
+        "modulo",
+        "remainder",
+        "congruent",
+        "integer solution",
+        "digit",
+        "factorial",
+        "diophantine",
+        "perfect square",
+        "base",
+    ],
+    "12 Field theory and polynomials": [
+        "polynomial",
+        "roots",
+        "coefficient",
+        "quadratic",
+        "cubic",
+        "vieta",
+        "degree",
+        "field extension",
+    ],
     "13 Commutative algebra": ["ideal", "commutative ring", "noetherian", "module"],
     "14 Algebraic geometry": ["algebraic curve", "variety", "projective", "elliptic curve"],
-    "15 Linear and multilinear algebra": ["matrix", "matrices", "determinant", "eigenvalue", "eigenvector",
-                                          "linear transformation", "vector space", "rank", "trace"],
+    "15 Linear and multilinear algebra": [
+        "matrix",
+        "matrices",
+        "determinant",
+        "eigenvalue",
+        "eigenvector",
+        "linear transformation",
+        "vector space",
+        "rank",
+        "trace",
+    ],
     "16 Associative rings and algebras": ["ring", "associative algebra", "idempotent", "nilpotent"],
-    "20 Group theory": ["group", "subgroup", "homomorphism", "isomorphism", "cyclic group", "symmetric group",
-                        "order of the group", "abelian"],
-    "26 Real functions": ["function", "real function", "monotonic", "inequality", "maximum value",
-                          "minimum value", "real numbers"],
+    "20 Group theory": [
+        "group",
+        "subgroup",
+        "homomorphism",
+        "isomorphism",
+        "cyclic group",
+        "symmetric group",
+        "order of the group",
+        "abelian",
+    ],
+    "26 Real functions": [
+        "function",
+        "real function",
+        "monotonic",
+        "inequality",
+        "maximum value",
+        "minimum value",
+        "real numbers",
+    ],
     "28 Measure and integration": ["measure", "lebesgue", "measurable", "almost everywhere"],
     "30 Complex functions": ["complex number", "analytic", "holomorphic", "residue", "contour", "imaginary"],
     "34 Ordinary differential equations": ["differential equation", "ode", "initial value problem", "dy dx"],
-    "35 Partial differential equations": ["partial differential", "heat equation", "wave equation", "laplace"],
+    "35 Partial differential equations": [
+        "partial differential",
+        "heat equation",
+        "wave equation",
+        "laplace",
+    ],
     "37 Dynamical systems": ["dynamical system", "iteration", "fixed point", "orbit", "chaos"],
     "39 Difference equations": ["recurrence", "recursive", "sequence defined", "difference equation"],
-    "40 Sequences and series": ["sequence", "series", "converge", "arithmetic progression", "geometric series",
-                                "sum of the first"],
+    "40 Sequences and series": [
+        "sequence",
+        "series",
+        "converge",
+        "arithmetic progression",
+        "geometric series",
+        "sum of the first",
+    ],
     "41 Approximation": ["approximation", "approximate", "interpolation", "taylor"],
     "42 Harmonic analysis": ["fourier", "harmonic"],
     "46 Functional analysis": ["banach", "hilbert space", "normed space", "operator", "functional"],
     "49 Calculus of variations": ["calculus of variations", "optimal control", "minimize the functional"],
-    "51 Geometry": ["triangle", "circle", "angle", "polygon", "square", "rectangle", "perpendicular", "parallel",
-                    "tangent", "radius", "diameter", "area", "perimeter", "hexagon", "inscribed", "circumcircle",
-                    "trapezoid", "quadrilateral", "midpoint", "chord"],
+    "51 Geometry": [
+        "triangle",
+        "circle",
+        "angle",
+        "polygon",
+        "square",
+        "rectangle",
+        "perpendicular",
+        "parallel",
+        "tangent",
+        "radius",
+        "diameter",
+        "area",
+        "perimeter",
+        "hexagon",
+        "inscribed",
+        "circumcircle",
+        "trapezoid",
+        "quadrilateral",
+        "midpoint",
+        "chord",
+    ],
     "52 Convex and discrete geometry": ["convex", "polytope", "lattice point", "tiling", "packing"],
     "53 Differential geometry": ["curvature", "manifold", "geodesic", "surface"],
     "54 General topology": ["topology", "topological", "compact", "connected", "open set", "closed set"],
-    "60 Probability theory": ["probability", "random", "expected value", "dice", "die", "coin", "uniformly at",
-                              "independent", "distribution"],
-    "62 Statistics": ["statistic", "mean", "median", "variance", "standard deviation", "sample", "estimator",
-                      "hypothesis test", "regression"],
+    "60 Probability theory": [
+        "probability",
+        "random",
+        "expected value",
+        "dice",
+        "die",
+        "coin",
+        "uniformly at",
+        "independent",
+        "distribution",
+    ],
+    "62 Statistics": [
+        "statistic",
+        "mean",
+        "median",
+        "variance",
+        "standard deviation",
+        "sample",
+        "estimator",
+        "hypothesis test",
+        "regression",
+    ],
     "65 Numerical analysis": ["numerical", "newton's method", "iteration method", "error bound"],
-    "68 Computer science": ["algorithm", "program", "code", "input", "output", "array", "string", "complexity",
-                            "test case", "python", "function that", "query"],
-    "70 Mechanics of particles": ["velocity", "acceleration", "force", "mass", "friction", "momentum",
-                                  "projectile", "spring", "pendulum", "kinetic energy", "torque"],
+    "68 Computer science": [
+        "algorithm",
+        "program",
+        "code",
+        "input",
+        "output",
+        "array",
+        "string",
+        "complexity",
+        "test case",
+        "python",
+        "function that",
+        "query",
+    ],
+    "70 Mechanics of particles": [
+        "velocity",
+        "acceleration",
+        "force",
+        "mass",
+        "friction",
+        "momentum",
+        "projectile",
+        "spring",
+        "pendulum",
+        "kinetic energy",
+        "torque",
+    ],
     "76 Fluid mechanics": ["fluid", "viscosity", "flow", "pressure", "buoyancy", "bernoulli"],
     "78 Optics": ["lens", "refraction", "reflection", "wavelength", "optical", "diffraction", "light"],
-    "78 Electromagnetic theory": ["electric field", "magnetic field", "charge", "current", "voltage", "circuit",
-                                  "capacitor", "resistor", "inductor", "electron"],
-    "80 Classical thermodynamics": ["temperature", "heat", "entropy", "thermodynamic", "gas", "kelvin",
-                                    "adiabatic", "isothermal"],
+    "78 Electromagnetic theory": [
+        "electric field",
+        "magnetic field",
+        "charge",
+        "current",
+        "voltage",
+        "circuit",
+        "capacitor",
+        "resistor",
+        "inductor",
+        "electron",
+    ],
+    "80 Classical thermodynamics": [
+        "temperature",
+        "heat",
+        "entropy",
+        "thermodynamic",
+        "gas",
+        "kelvin",
+        "adiabatic",
+        "isothermal",
+    ],
     "81 Quantum theory": ["quantum", "wavefunction", "hamiltonian", "spin", "photon", "planck", "orbital"],
     "82 Statistical mechanics": ["partition function", "boltzmann", "ensemble"],
     "83 Relativity": ["relativity", "lorentz", "speed of light", "spacetime"],
-    "85 Astronomy and astrophysics": ["star", "planet", "galaxy", "orbit", "telescope", "luminosity",
-                                      "solar", "astronomical"],
-    "90 Operations research": ["optimization", "linear programming", "schedule", "scheduling", "shortest path"],
-    "91 Game theory and economics": ["game", "player", "strategy", "win", "economics", "price", "profit",
-                                     "market", "cost"],
+    "85 Astronomy and astrophysics": [
+        "star",
+        "planet",
+        "galaxy",
+        "orbit",
+        "telescope",
+        "luminosity",
+        "solar",
+        "astronomical",
+    ],
+    "90 Operations research": [
+        "optimization",
+        "linear programming",
+        "schedule",
+        "scheduling",
+        "shortest path",
+    ],
+    "91 Game theory and economics": [
+        "game",
+        "player",
+        "strategy",
+        "win",
+        "economics",
+        "price",
+        "profit",
+        "market",
+        "cost",
+    ],
     "92 Biology": ["cell", "protein", "gene", "dna", "enzyme", "organism", "species", "mutation", "biology"],
-    "92 Chemistry": ["molecule", "reaction", "acid", "compound", "mole", "chemical", "atom", "bond",
-                     "oxidation", "solution of", "ph"],
+    "92 Chemistry": [
+        "molecule",
+        "reaction",
+        "acid",
+        "compound",
+        "mole",
+        "chemical",
+        "atom",
+        "bond",
+        "oxidation",
+        "solution of",
+        "ph",
+    ],
     "94 Information theory": ["entropy of", "information", "channel", "coding", "bits"],
     "97 Puzzles": ["crossword", "clue", "riddle", "puzzle", "letters"],
 }
@@ -119,8 +309,14 @@ class KeywordClassifier:
                     vi = vocab.setdefault(form, len(vocab))
                     pairs.append((vi, li))
         max_words = max(len(k.split()) for k in vocab)
-        self.vectorizer = CountVectorizer(vocabulary=vocab, ngram_range=(1, max_words), lowercase=True,
-                                          token_pattern=r"(?u)\b\w+\b", binary=True, dtype=np.float32)
+        self.vectorizer = CountVectorizer(
+            vocabulary=vocab,
+            ngram_range=(1, max_words),
+            lowercase=True,
+            token_pattern=r"(?u)\b\w+\b",
+            binary=True,
+            dtype=np.float32,
+        )
         w = np.zeros((len(vocab), len(self.labels)), dtype=np.float32)
         for vi, li in pairs:
             w[vi, li] = 1.0
@@ -151,8 +347,10 @@ class TfidfClassifier:
 
         keep = [i for i, lab in enumerate(labels) if lab and lab != self.unknown]
         if not keep:
-            raise ConfigError("the tfidf domain classifier needs labelled questions; add a domain column or "
-                              "use diversity.classifier: keyword")
+            raise ConfigError(
+                "the tfidf domain classifier needs labelled questions; add a domain column or "
+                "use diversity.classifier: keyword"
+            )
         self.vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=1, token_pattern=r"(?u)\b\w+\b")
         x = self.vectorizer.fit_transform([questions[i] for i in keep])
         y = np.array([labels[i] for i in keep])
@@ -175,16 +373,23 @@ class TfidfClassifier:
         return [self.labels[b] if sims[i, b] > 0 else self.unknown for i, b in enumerate(best)]
 
 
-PROMPT = ("Classify the following question into exactly one domain of the Mathematics Subject Classification "
-          "(or the science it belongs to). Reply with the label only, copied from this list:\n{labels}\n\n"
-          "Question:\n{question}\n\nLabel:")
+PROMPT = (
+    "Classify the following question into exactly one domain of the Mathematics Subject Classification "
+    "(or the science it belongs to). Reply with the label only, copied from this list:\n{labels}\n\n"
+    "Question:\n{question}\n\nLabel:"
+)
 
 
 class LLMClassifier:
     """Ask a model (any Solver: questions in, text out, e.g. an s1eval engine) for the label."""
 
-    def __init__(self, solver: Callable[[list[str]], list[str]], labels: list[str] | None = None,
-                 unknown: str = "unknown", batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        solver: Callable[[list[str]], list[str]],
+        labels: list[str] | None = None,
+        unknown: str = "unknown",
+        batch_size: int = 64,
+    ) -> None:
         self.solver = solver
         self.labels = labels or list(DEFAULT_KEYWORDS)
         self.unknown = unknown
@@ -215,24 +420,33 @@ class LLMClassifier:
         return out
 
 
-def assign(df: pd.DataFrame, kind: str, classifier: DomainClassifier | None = None, only_missing: bool = True,
-           unknown: str = "unknown") -> pd.Series:
+def assign(
+    df: pd.DataFrame,
+    kind: str,
+    classifier: DomainClassifier | None = None,
+    only_missing: bool = True,
+    unknown: str = "unknown",
+) -> pd.Series:
     """The domain of every row: the column, a classifier's label, or the column with gaps classified."""
     has_col = "domain" in df.columns
     current = df["domain"] if has_col else pd.Series(None, index=df.index, dtype=object)
     missing = current.isna() | (current.fillna("").astype(str).str.strip() == "")
     if kind == "column":
         if not has_col:
-            raise ConfigError("diversity.classifier is 'column' but the pool has no domain column; map "
-                              "pool.columns.domain or use classifier: keyword")
+            raise ConfigError(
+                "diversity.classifier is 'column' but the pool has no domain column; map "
+                "pool.columns.domain or use classifier: keyword"
+            )
         return current.where(~missing, unknown).astype(str)
     if classifier is None:
         raise ConfigError(f"diversity.classifier {kind!r} needs a classifier")
     todo = missing if (has_col and only_missing) else pd.Series(True, index=df.index)
     out = current.where(~missing, unknown).astype(object)
     if isinstance(classifier, TfidfClassifier) and not classifier.labels and has_col and (~missing).any():
-        classifier.fit(df.loc[~missing, "question"].fillna("").astype(str).tolist(),
-                       current[~missing].astype(str).tolist())
+        classifier.fit(
+            df.loc[~missing, "question"].fillna("").astype(str).tolist(),
+            current[~missing].astype(str).tolist(),
+        )
     if todo.any():
         out[todo] = classifier(df.loc[todo, "question"].fillna("").astype(str).tolist())
     return out.astype(str)

@@ -15,7 +15,17 @@ import pandas as pd
 
 from .config import ExportConfig
 
-FIELDS = ("id", "pool_index", "source", "domain", "question", "thinking", "answer", "solution", "thinking_tokens")
+FIELDS = (
+    "id",
+    "pool_index",
+    "source",
+    "domain",
+    "question",
+    "thinking",
+    "answer",
+    "solution",
+    "thinking_tokens",
+)
 
 
 def _clean(v: Any) -> Any:
@@ -40,7 +50,7 @@ def to_records(df: pd.DataFrame, cfg: ExportConfig) -> list[dict[str, Any]]:
     for row in df.to_dict("records"):
         rec: dict[str, Any] = {f: _clean(row.get(f)) for f in FIELDS}
         for c in extras:
-            rec[c[len("extra:"):]] = _clean(row[c])
+            rec[c[len("extra:") :]] = _clean(row[c])
         question, thinking, answer = rec["question"] or "", rec["thinking"] or "", rec["answer"] or ""
         messages = []
         if cfg.system_prompt:

@@ -40,6 +40,10 @@ class CurationResult:
     report: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
 
+    def to_dataset(self, subset: str = "s1k") -> Any:
+        """One subset as a datasets.Dataset (messages + question/thinking/answer) for the SFT recipe."""
+        return export.to_dataset(self.subsets[subset_key(subset)], self.config.export)
+
 
 def _progress(enabled: bool) -> Any:
     if not enabled:
@@ -64,10 +68,18 @@ def _origin(config: CurationConfig) -> str:
     return config.pool.path or config.pool.hub or "<in-memory>"
 
 
-def curate(config: CurationConfig, *, pool: pd.DataFrame | None = None, subset_names: list[str] | None = None,
-           solvers: dict[str, difficulty.Solver] | None = None, grader: difficulty.Grader | None = None,
-           classifier: DomainClassifier | None = None, eval_sets: list[EvalSet] | None = None,
-           counter: TokenCounter | None = None, progress: bool = False) -> CurationResult:
+def curate(
+    config: CurationConfig,
+    *,
+    pool: pd.DataFrame | None = None,
+    subset_names: list[str] | None = None,
+    solvers: dict[str, difficulty.Solver] | None = None,
+    grader: difficulty.Grader | None = None,
+    classifier: DomainClassifier | None = None,
+    eval_sets: list[EvalSet] | None = None,
+    counter: TokenCounter | None = None,
+    progress: bool = False,
+) -> CurationResult:
     """Run the pipeline. pool: an already canonical frame (see pool.canonicalize) instead of config.pool."""
     timings: dict[str, float] = {}
     bar = _progress(progress)
@@ -82,24 +94,37 @@ def curate(config: CurationConfig, *, pool: pd.DataFrame | None = None, subset_n
             c = contamination.run(q.kept, config.contamination, config, eval_sets=eval_sets)
         with _step("tokens", timings, bar):
             passed = c.kept.copy()
-            passed["thinking_tokens"] = thinking_lengths(passed, counter or make_counter(config.difficulty.tokenizer))
+            passed["thinking_tokens"] = thinking_lengths(
+                passed, counter or make_counter(config.difficulty.tokenizer)
+            )
         with _step("domains", timings, bar):
             passed["domain"] = diversity.assign_domains(passed, config.diversity, config, classifier)
         with _step("difficulty", timings, bar):
             d = difficulty.run(passed, config.difficulty, solvers=solvers, grader=grader)
             hard = d.kept
         with _step("subsets", timings, bar):
-            chosen = {name: subsets.build(name, passed, hard, config.subsets.n, config.seed,
-                                          config.diversity.weighting) for name in names}
+            chosen = {
+                name: subsets.build(
+                    name, passed, hard, config.subsets.n, config.seed, config.diversity.weighting
+                )
+                for name in names
+            }
         with _step("report", timings, bar):
             parts = [r.removed for r in (q, c, d) if len(r.removed)]
             removed = pd.concat(parts, ignore_index=True) if parts else empty_removed()
-            removed = removed.sort_values("pool_index", kind="mergesort").reset_index(drop=True)[REMOVED_COLUMNS]
-            rep = report.build(config=config, origin=_origin(config), pool=df,
-                               stages=[("quality", q.kept, q), ("contamination", c.kept, c),
-                                       ("difficulty", hard, d)],
-                               passed=passed, hard=hard, subsets=chosen,
-                               stage_infos={"quality": q.info, "contamination": c.info, "difficulty": d.info})
+            removed = removed.sort_values("pool_index", kind="mergesort").reset_index(drop=True)[
+                REMOVED_COLUMNS
+            ]
+            rep = report.build(
+                config=config,
+                origin=_origin(config),
+                pool=df,
+                stages=[("quality", q.kept, q), ("contamination", c.kept, c), ("difficulty", hard, d)],
+                passed=passed,
+                hard=hard,
+                subsets=chosen,
+                stage_infos={"quality": q.info, "contamination": c.info, "difficulty": d.info},
+            )
     finally:
         if bar is not None:
             bar.close()
@@ -131,8 +156,13 @@ def write_outputs(result: CurationResult, out_dir: str | Path | None = None) -> 
     return paths
 
 
-def run(config: CurationConfig, out_dir: str | Path | None = None, subset_names: list[str] | None = None,
-        progress: bool = False, on_done: Callable[[CurationResult], None] | None = None) -> CurationResult:
+def run(
+    config: CurationConfig,
+    out_dir: str | Path | None = None,
+    subset_names: list[str] | None = None,
+    progress: bool = False,
+    on_done: Callable[[CurationResult], None] | None = None,
+) -> CurationResult:
     """curate + write_outputs: what the CLI does."""
     result = curate(config, subset_names=subset_names, progress=progress)
     write_outputs(result, out_dir)

@@ -39,9 +39,13 @@ def read_table(path: Path) -> pd.DataFrame:
         if suffix in (".csv", ".csv.gz"):
             return pd.read_csv(path, keep_default_na=False)
     except ValueError as exc:
-        raise DataError(f"pool file {str(path)!r} could not be read ({str(exc).splitlines()[0]}); "
-                        f"check that it is valid {suffix.lstrip('.')}") from None
-    raise DataError(f"pool file {str(path)!r} has an unsupported extension; use .parquet, .jsonl, .json or .csv")
+        raise DataError(
+            f"pool file {str(path)!r} could not be read ({str(exc).splitlines()[0]}); "
+            f"check that it is valid {suffix.lstrip('.')}"
+        ) from None
+    raise DataError(
+        f"pool file {str(path)!r} has an unsupported extension; use .parquet, .jsonl, .json or .csv"
+    )
 
 
 def _load_hub(name: str, cfg: PoolConfig) -> pd.DataFrame:
@@ -49,7 +53,9 @@ def _load_hub(name: str, cfg: PoolConfig) -> pd.DataFrame:
     try:
         import datasets
     except ImportError:  # pragma: no cover - datasets ships with the train extra
-        raise ConfigError("loading a hub pool needs the datasets package; pip install 's1eval[train]'") from None
+        raise ConfigError(
+            "loading a hub pool needs the datasets package; pip install 's1eval[train]'"
+        ) from None
     kwargs: dict[str, Any] = {"split": cfg.split}
     if cfg.revision:
         kwargs["revision"] = cfg.revision
@@ -59,8 +65,10 @@ def _load_hub(name: str, cfg: PoolConfig) -> pd.DataFrame:
         ds = datasets.load_dataset(name, cfg.subset, **kwargs)
     except Exception as exc:  # noqa: BLE001 - the hub raises many types; the user needs one line
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(f"could not load hub pool {name!r} split {cfg.split!r} ({first}); check the name, "
-                        "your access (huggingface-cli login) and HF_HUB_OFFLINE") from None
+        raise DataError(
+            f"could not load hub pool {name!r} split {cfg.split!r} ({first}); check the name, "
+            "your access (huggingface-cli login) and HF_HUB_OFFLINE"
+        ) from None
     return ds.to_pandas()
 
 
@@ -111,8 +119,10 @@ def canonicalize(raw: pd.DataFrame, columns: ColumnMap, origin: str) -> pd.DataF
         if col is None or col not in present:
             must = name in REQUIRED_FIELDS or name in cols.explicit
             if must:
-                raise DataError(f"pool {origin!r} has no column {col or name!r} for {name!r}; set "
-                                f"pool.columns.{name} to one of {sorted(map(str, raw.columns))[:20]}")
+                raise DataError(
+                    f"pool {origin!r} has no column {col or name!r} for {name!r}; set "
+                    f"pool.columns.{name} to one of {sorted(map(str, raw.columns))[:20]}"
+                )
             continue
         values = raw[col].reset_index(drop=True)
         if name == "thinking_tokens":
@@ -128,8 +138,10 @@ def canonicalize(raw: pd.DataFrame, columns: ColumnMap, origin: str) -> pd.DataF
     out["source"] = out["source"].fillna("unknown")
     for model, col in cols.grades.items():
         if col not in present:
-            raise DataError(f"pool {origin!r} has no grade column {col!r} for reference model {model!r}; "
-                            "fix pool.columns.grades")
+            raise DataError(
+                f"pool {origin!r} has no grade column {col!r} for reference model {model!r}; "
+                "fix pool.columns.grades"
+            )
         out[SOLVED_PREFIX + model] = to_bool(raw[col].reset_index(drop=True), col)
     for col in cols.extra:
         if col in present:
@@ -149,8 +161,10 @@ def load_pool(cfg: CurationConfig) -> pd.DataFrame:
         raw = _load_hub(str(local) if local.exists() else pc.hub, pc)
         origin = pc.hub
     else:
-        raise ConfigError("pool: set pool.path (a local parquet/jsonl file) or pool.hub (e.g. "
-                          "simplescaling/data_ablation_full59K)")
+        raise ConfigError(
+            "pool: set pool.path (a local parquet/jsonl file) or pool.hub (e.g. "
+            "simplescaling/data_ablation_full59K)"
+        )
     if pc.limit is not None:
         raw = raw.iloc[: pc.limit]
     return canonicalize(raw, pc.columns, origin)

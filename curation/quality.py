@@ -20,7 +20,7 @@ from .stage import StageResult, first_reason, split_by_reason, union_pattern
 
 STAGE = "quality"
 # Failed API calls leave short error payloads; looking at the head of a field keeps long traces cheap.
-FAILURE_SCAN_CHARS = 2000
+FAILURE_SCAN_CHARS = 500
 _DRAW = re.compile(r"[|/\\#]|[-_=*+.~]{2,}")
 _WORD = re.compile(r"[A-Za-z]{3}|\\[A-Za-z]")
 
@@ -80,7 +80,9 @@ def _compile(patterns: list[str], key: str) -> str:
     try:
         re.compile(pattern)
     except re.error as exc:
-        raise ConfigError(f"quality.{key} holds an invalid regular expression ({exc}); fix or remove it") from None
+        raise ConfigError(
+            f"quality.{key} holds an invalid regular expression ({exc}); fix or remove it"
+        ) from None
     return pattern
 
 
@@ -91,8 +93,10 @@ def run(df: pd.DataFrame, cfg: QualityConfig) -> StageResult:
     checks: list[tuple[str, pd.Series]] = []
     for name in cfg.require:
         if name not in df.columns:
-            raise ConfigError(f"quality.require names {name!r}, which the pool does not have; map it in "
-                              "pool.columns or remove it from quality.require")
+            raise ConfigError(
+                f"quality.require names {name!r}, which the pool does not have; map it in "
+                "pool.columns or remove it from quality.require"
+            )
         checks.append((f"missing_{name}", is_blank(df[name])))
     if cfg.failure_patterns:
         failed = _compile(cfg.failure_patterns, "failure_patterns")
@@ -110,7 +114,9 @@ def run(df: pd.DataFrame, cfg: QualityConfig) -> StageResult:
     for f in cfg.format_fields:
         if f not in df.columns:
             raise ConfigError(f"quality.format_fields names {f!r}, which the pool does not have; remove it")
-    images = _compile(cfg.image_patterns, "image_patterns") if cfg.check_images and cfg.image_patterns else None
+    images = (
+        _compile(cfg.image_patterns, "image_patterns") if cfg.check_images and cfg.image_patterns else None
+    )
     for f in fields:
         text = df[f]
         if cfg.check_latex:

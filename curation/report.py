@@ -25,12 +25,21 @@ def token_stats(lengths: pd.Series) -> dict[str, Any]:
     q = np.percentile(v, [10, 25, 50, 75, 90])
     edges = [*TOKEN_BINS, np.iinfo(np.int64).max]
     hist, _ = np.histogram(v, bins=edges)
-    labels = [f"{a}-{b - 1}" for a, b in zip(TOKEN_BINS, TOKEN_BINS[1:])] + [f"{TOKEN_BINS[-1]}+"]
+    labels = [f"{a}-{b - 1}" for a, b in zip(TOKEN_BINS, TOKEN_BINS[1:], strict=False)] + [
+        f"{TOKEN_BINS[-1]}+"
+    ]
     return {
-        "rows": int(len(v)), "total": int(v.sum()), "mean": round(float(v.mean()), 1), "min": int(v.min()),
-        "p10": round(float(q[0]), 1), "p25": round(float(q[1]), 1), "median": round(float(q[2]), 1),
-        "p75": round(float(q[3]), 1), "p90": round(float(q[4]), 1), "max": int(v.max()),
-        "histogram": {lab: int(h) for lab, h in zip(labels, hist)},
+        "rows": int(len(v)),
+        "total": int(v.sum()),
+        "mean": round(float(v.mean()), 1),
+        "min": int(v.min()),
+        "p10": round(float(q[0]), 1),
+        "p25": round(float(q[1]), 1),
+        "median": round(float(q[2]), 1),
+        "p75": round(float(q[3]), 1),
+        "p90": round(float(q[4]), 1),
+        "max": int(v.max()),
+        "histogram": {lab: int(h) for lab, h in zip(labels, hist, strict=False)},
     }
 
 
@@ -54,15 +63,30 @@ def config_dict(config: Any) -> dict[str, Any]:
     return d
 
 
-def build(*, config: Any, origin: str, pool: pd.DataFrame, stages: list[tuple[str, pd.DataFrame, Any]],
-          passed: pd.DataFrame, hard: pd.DataFrame, subsets: dict[str, pd.DataFrame],
-          stage_infos: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def build(
+    *,
+    config: Any,
+    origin: str,
+    pool: pd.DataFrame,
+    stages: list[tuple[str, pd.DataFrame, Any]],
+    passed: pd.DataFrame,
+    hard: pd.DataFrame,
+    subsets: dict[str, pd.DataFrame],
+    stage_infos: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
     """Assemble the report dict. stages: (name, rows out, StageResult) in order, starting from the pool."""
     stage_rows = []
     prev = len(pool)
     for name, out, result in stages:
-        stage_rows.append({"stage": name, "in": prev, "out": len(out), "removed": prev - len(out),
-                           "removed_by_reason": result.info.get("removed_by_reason", {})})
+        stage_rows.append(
+            {
+                "stage": name,
+                "in": prev,
+                "out": len(out),
+                "removed": prev - len(out),
+                "removed_by_reason": result.info.get("removed_by_reason", {}),
+            }
+        )
         prev = len(out)
     source_frames = {"pool": pool, **{name: out for name, out, _ in stages}}
     source_frames.update({f"subset:{k}": v for k, v in subsets.items()})
@@ -73,15 +97,24 @@ def build(*, config: Any, origin: str, pool: pd.DataFrame, stages: list[tuple[st
         "seed": config.seed,
         "pool": {"origin": origin, "rows": len(pool)},
         "stages": stage_rows,
-        "subsets": {k: {"rows": len(v), "requested": None if k == "full" else n,
-                        "domains": int(v["domain"].nunique()) if "domain" in v else 0,
-                        "sources": int(v["source"].nunique())} for k, v in subsets.items()},
+        "subsets": {
+            k: {
+                "rows": len(v),
+                "requested": None if k == "full" else n,
+                "domains": int(v["domain"].nunique()) if "domain" in v else 0,
+                "sources": int(v["source"].nunique()),
+            }
+            for k, v in subsets.items()
+        },
         "by_source": count_table(source_frames, "source"),
         "by_domain": count_table(domain_frames, "domain"),
-        "tokens": {k: token_stats(v["thinking_tokens"]) for k, v in token_frames.items()
-                   if "thinking_tokens" in v},
+        "tokens": {
+            k: token_stats(v["thinking_tokens"]) for k, v in token_frames.items() if "thinking_tokens" in v
+        },
         "contamination": stage_infos.get("contamination", {}),
-        "difficulty": {k: v for k, v in stage_infos.get("difficulty", {}).items() if k != "removed_by_reason"},
+        "difficulty": {
+            k: v for k, v in stage_infos.get("difficulty", {}).items() if k != "removed_by_reason"
+        },
         "config": config_dict(config),
     }
 
@@ -110,16 +143,41 @@ def _count_section(title: str, table: dict[str, dict[str, int]]) -> list[str]:
 
 def to_markdown(report: dict[str, Any]) -> str:
     """A human-readable rendering of the report."""
-    out = ["# Curation report", "", f"Pool: `{report['pool']['origin']}` ({report['pool']['rows']} rows), "
-           f"seed {report['seed']}.", "", "## Stages", ""]
-    out += _table(["stage", "in", "out", "removed", "why"],
-                  [[s["stage"], s["in"], s["out"], s["removed"],
-                    ", ".join(f"{k}: {v}" for k, v in s["removed_by_reason"].items()) or "-"]
-                   for s in report["stages"]])
+    out = [
+        "# Curation report",
+        "",
+        f"Pool: `{report['pool']['origin']}` ({report['pool']['rows']} rows), seed {report['seed']}.",
+        "",
+        "## Stages",
+        "",
+    ]
+    out += _table(
+        ["stage", "in", "out", "removed", "why"],
+        [
+            [
+                s["stage"],
+                s["in"],
+                s["out"],
+                s["removed"],
+                ", ".join(f"{k}: {v}" for k, v in s["removed_by_reason"].items()) or "-",
+            ]
+            for s in report["stages"]
+        ],
+    )
     out += ["", "## Subsets", ""]
-    out += _table(["subset", "rows", "requested", "domains", "sources"],
-                  [[k, v["rows"], v["requested"] if v["requested"] is not None else "all", v["domains"],
-                    v["sources"]] for k, v in report["subsets"].items()])
+    out += _table(
+        ["subset", "rows", "requested", "domains", "sources"],
+        [
+            [
+                k,
+                v["rows"],
+                v["requested"] if v["requested"] is not None else "all",
+                v["domains"],
+                v["sources"],
+            ]
+            for k, v in report["subsets"].items()
+        ],
+    )
     out += [""]
     out += _count_section("Sources", report["by_source"])
     out += _count_section("Domains", report["by_domain"])
@@ -131,11 +189,25 @@ def to_markdown(report: dict[str, Any]) -> str:
     out += ["## Contamination", ""]
     if c.get("eval_sets"):
         sets = ", ".join(f"{k} ({v} questions)" for k, v in c["eval_sets"].items())
-        out += [f"{c.get('n')}-gram overlap against {sets}: {c.get('hits_total', 0)} pool questions removed.", ""]
+        out += [
+            f"{c.get('n')}-gram overlap against {sets}: {c.get('hits_total', 0)} pool questions removed.",
+            "",
+        ]
         if c.get("hits"):
-            out += _table(["pool_index", "source", "eval set", "eval id", "shared n-gram", "shared"],
-                          [[h["pool_index"], h["source"], h["eval_set"], h["eval_id"], h["ngram"],
-                            h["shared_ngrams"]] for h in c["hits"]])
+            out += _table(
+                ["pool_index", "source", "eval set", "eval id", "shared n-gram", "shared"],
+                [
+                    [
+                        h["pool_index"],
+                        h["source"],
+                        h["eval_set"],
+                        h["eval_id"],
+                        h["ngram"],
+                        h["shared_ngrams"],
+                    ]
+                    for h in c["hits"]
+                ],
+            )
             out += [""]
     else:
         out += ["Decontamination disabled.", ""]
@@ -143,9 +215,16 @@ def to_markdown(report: dict[str, Any]) -> str:
     if d:
         out += ["## Difficulty", "", f"Solve filter: {d.get('solve_filter', '-')}."]
         if d.get("solved_by_model"):
-            out += ["", *_table(["reference model", "solved", "unknown"],
-                                [[m, s, d.get("unknown_by_model", {}).get(m, 0)]
-                                 for m, s in d["solved_by_model"].items()])]
+            out += [
+                "",
+                *_table(
+                    ["reference model", "solved", "unknown"],
+                    [
+                        [m, s, d.get("unknown_by_model", {}).get(m, 0)]
+                        for m, s in d["solved_by_model"].items()
+                    ],
+                ),
+            ]
         out += [""]
     return "\n".join(out).rstrip("\n") + "\n"
 

@@ -21,11 +21,14 @@ class StageResult:
 
 
 def empty_removed() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "pool_index" else object) for c in REMOVED_COLUMNS})
+    return pd.DataFrame(
+        {c: pd.Series(dtype="int64" if c == "pool_index" else object) for c in REMOVED_COLUMNS}
+    )
 
 
-def split_by_reason(df: pd.DataFrame, reasons: pd.Series, stage: str, detail: pd.Series | None = None
-                    ) -> StageResult:
+def split_by_reason(
+    df: pd.DataFrame, reasons: pd.Series, stage: str, detail: pd.Series | None = None
+) -> StageResult:
     """Rows whose reason is set are removed under that reason; the others are kept."""
     bad = reasons.notna().to_numpy()
     removed = df.loc[bad, ["pool_index", "id", "source"]].copy()
@@ -34,7 +37,9 @@ def split_by_reason(df: pd.DataFrame, reasons: pd.Series, stage: str, detail: pd
     removed["detail"] = detail[bad].to_numpy() if detail is not None else None
     counts = removed["reason"].value_counts()
     info = {"removed_by_reason": {k: int(counts[k]) for k in sorted(counts.index)}}
-    return StageResult(kept=df.loc[~bad].copy(), removed=removed.reset_index(drop=True)[REMOVED_COLUMNS], info=info)
+    return StageResult(
+        kept=df.loc[~bad].copy(), removed=removed.reset_index(drop=True)[REMOVED_COLUMNS], info=info
+    )
 
 
 def first_reason(checks: list[tuple[str, pd.Series]], index: pd.Index) -> pd.Series:
@@ -56,7 +61,7 @@ def union_pattern(patterns: list[str]) -> str:
         m = _FLAGS.match(p)
         if m:
             flags = m.group(1)
-            body = p[m.end():]
+            body = p[m.end() :]
             if "m" in flags or "s" in flags or "i" in flags:
                 parts.append(f"(?{flags}:{body})")
                 continue

@@ -29,8 +29,9 @@ def _rows(df: pd.DataFrame, pool_indices: np.ndarray) -> pd.DataFrame:
     return chosen.sort_values("pool_index", kind="mergesort").reset_index(drop=True)
 
 
-def build(name: str, passed: pd.DataFrame, hard: pd.DataFrame, n: int, seed: int,
-          weighting: str = "rank") -> pd.DataFrame:
+def build(
+    name: str, passed: pd.DataFrame, hard: pd.DataFrame, n: int, seed: int, weighting: str = "rank"
+) -> pd.DataFrame:
     """One subset (rows sorted by pool_index). passed: after quality; hard: after difficulty too."""
     rng = rng_for(seed, name)
     if name == "full":

@@ -50,6 +50,28 @@ def parse_extension_strings(value: str | Sequence[str] | None) -> tuple[str, ...
     return strings
 
 
+PENALTY_SAMPLING: dict[str, float] = {"frequency_penalty": 0.5}
+"""What the '+penalty' strategies apply to the rounds after an extension (against repetition loops)."""
+
+
+def strategy_names() -> list[str]:
+    """Every extension strategy name `resolve_strategy` accepts."""
+    return [n for base in EXTENSION_PRESETS for n in (base, base + "+penalty")]
+
+
+def resolve_strategy(name: str) -> tuple[tuple[str, ...], dict[str, float]]:
+    """An extension strategy by name -> (extension strings, extension-round sampling overrides).
+
+    Names are a preset (wait, hmm, alternatively, none, cycle), optionally with '+penalty' for a frequency
+    penalty during the extended rounds: 'cycle+penalty' cycles Wait / Hmm / Alternatively with the penalty.
+    """
+    key = name.strip().lower()
+    base, plus, extra = key.partition("+")
+    if base not in EXTENSION_PRESETS or (plus and extra != "penalty"):
+        raise ConfigError(f"unknown extension strategy {name!r}; use one of: {', '.join(strategy_names())}")
+    return EXTENSION_PRESETS[base], dict(PENALTY_SAMPLING) if plus else {}
+
+
 @dataclass(frozen=True)
 class BudgetForcingConfig:
     """Settings of one budget-forcing run (the budget is in generated thinking tokens)."""
@@ -64,7 +86,8 @@ class BudgetForcingConfig:
     extension_sampling: dict[str, float] = field(default_factory=dict)
     """Overrides for the rounds after an extension (e.g. a frequency penalty against loops)."""
     strategy: str | None = None
-    """A name for the extension strategy, recorded in the ledger (e.g. 'wait', 'cycle', 'cycle+penalty')."""
+    """An extension strategy by name (see `resolve_strategy`: 'wait', 'cycle', 'cycle+penalty', ...), recorded in
+    the ledger; it fills `extension_strings` / `extension_sampling` where those are left at their defaults."""
 
     def __post_init__(self) -> None:
         require_positive("max_thinking_tokens", self.max_thinking_tokens, "Give a thinking budget such as 4000.")
@@ -74,6 +97,12 @@ class BudgetForcingConfig:
             raise ConfigError(f"num_extensions must be an integer >= 0, got {self.num_extensions!r}")
         if not self.extension_strings:
             raise ConfigError("extension_strings must hold at least one string ('' ignores the delimiter only)")
+        if self.strategy is not None:  # a named strategy sets the strings and sampling left at their defaults
+            strings, sampling = resolve_strategy(self.strategy)
+            if self.extension_strings == ("Wait",):
+                object.__setattr__(self, "extension_strings", strings)
+            if not self.extension_sampling:
+                object.__setattr__(self, "extension_sampling", sampling)
         unknown = set(self.extension_sampling) - set(SamplingParams.__dataclass_fields__)
         if unknown:
             raise ConfigError(f"unknown extension_sampling fields {sorted(unknown)}; use e.g. frequency_penalty")

@@ -107,10 +107,14 @@ def settings_from_kwargs(config_class: type, kwargs: dict[str, Any], *, method: 
         values["sampling"] = base.merged(
             **{k: _convert(k, v, sampling_hints[k], method) for k, v in sampling_kwargs.items()}
         )
-    try:
-        return config_class(**values)
-    except TypeError as exc:
-        raise ConfigError(f"bad settings for method {method!r}: {exc}") from exc
+    missing = [
+        f.name
+        for f in fields.values()
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and f.name not in values
+    ]
+    if missing:
+        raise ConfigError(f"method {method!r} needs {', '.join(missing)} (e.g. --max-thinking-tokens 4000)")
+    return config_class(**values)
 
 
 def _convert(key: str, raw: Any, hint: Any, method: str) -> Any:
@@ -177,3 +181,47 @@ class BudgetForcingMethod:
 
 
 register_method(BudgetForcingMethod())
+
+
+@dataclass
+class PreparedMethod:
+    """A method bound to an engine and a checked thinking format: what every front end runs."""
+
+    method: Method
+    config: Any
+    fmt: ThinkingFormat
+    engine: Engine
+
+    def run(
+        self,
+        questions: Sequence[str],
+        *,
+        budgets: Sequence[Any] | None = None,
+        seeds: Sequence[int | None] | None = None,
+        system: str | None = None,
+        progress: Progress | None = None,
+    ) -> dict[Any, list[ControlResult]]:
+        return self.method.run(
+            self.engine, self.fmt, questions, self.config, budgets=budgets, seeds=seeds, system=system, progress=progress
+        )
+
+    def budgets(self, budgets: Sequence[Any] | None = None) -> list[Any]:
+        return list(budgets) if budgets else self.method.default_budgets(self.config)
+
+
+def validate_method(method: str, settings: dict[str, Any]) -> tuple[Method, Any]:
+    """Check a method name and its settings before anything expensive (like loading a model) happens."""
+    chosen = get_method(method)
+    return chosen, settings_from_kwargs(chosen.config_class, dict(settings), method=chosen.name)
+
+
+def prepare_method(
+    engine: Engine, method: str, settings: dict[str, Any], format_name: str | ThinkingFormat | None = "auto"
+) -> PreparedMethod:
+    """Resolve the format (detect + preflight the tokenizer), the method and its validated settings."""
+    from s1eval.formats.prompting import preflight, resolve_format
+
+    chosen, config = validate_method(method, settings)
+    fmt = resolve_format(format_name, engine.tokenizer)
+    preflight(engine.tokenizer, fmt, engine.model_id)
+    return PreparedMethod(chosen, config, fmt, engine)

@@ -23,7 +23,13 @@ from s1eval.errors import DataError
 
 ENV_VAR = "S1EVAL_GPQA_PATH"
 HUB_DATASET = ("Idavidrein/gpqa", "gpqa_diamond")
-REQUIRED_COLUMNS = ("Question", "Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2", "Incorrect Answer 3")
+REQUIRED_COLUMNS = (
+    "Question",
+    "Correct Answer",
+    "Incorrect Answer 1",
+    "Incorrect Answer 2",
+    "Incorrect Answer 3",
+)
 HOW_TO_PROVIDE = (
     f"pass path=/path/to/gpqa_diamond.csv (or set {ENV_VAR}) pointing at your copy of the official CSV, "
     f"or accept the terms of the gated dataset {HUB_DATASET[0]} on the Hugging Face hub and log in "
@@ -44,7 +50,9 @@ def load_gpqa(path: str | None = None, *, seed: int = 0, use_hub: bool = True) -
     return problems_from_rows(_read_hub(), seed=seed, source="hub:" + "/".join(HUB_DATASET))
 
 
-def problems_from_rows(rows: Iterable[tuple[str, dict[str, Any]]], *, seed: int, source: str) -> list[Problem]:
+def problems_from_rows(
+    rows: Iterable[tuple[str, dict[str, Any]]], *, seed: int, source: str
+) -> list[Problem]:
     """(where, row) pairs in the official column layout become Problems with shuffled choices."""
     problems = []
     seen: set[str] = set()
@@ -52,7 +60,10 @@ def problems_from_rows(rows: Iterable[tuple[str, dict[str, Any]]], *, seed: int,
         question = _cell(row, "Question", where)
         correct = _cell(row, "Correct Answer", where)
         wrong = [_cell(row, f"Incorrect Answer {i}", where) for i in (1, 2, 3)]
-        pid = str(row.get("Record ID") or "").strip() or "gpqa-" + hashlib.sha256(question.encode()).hexdigest()[:12]
+        pid = (
+            str(row.get("Record ID") or "").strip()
+            or "gpqa-" + hashlib.sha256(question.encode()).hexdigest()[:12]
+        )
         if pid in seen:
             raise DataError(f"{where}: duplicate question id {pid!r}")
         seen.add(pid)
@@ -124,4 +135,6 @@ def _read_hub() -> list[tuple[str, dict[str, Any]]]:
         return [(f"hub:{HUB_DATASET[0]} row {i}", dict(row)) for i, row in enumerate(dataset)]
     except Exception as exc:  # gated, offline, not installed: all end in the same advice
         detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
-        raise DataError(f"GPQA-Diamond is not shipped and the hub load failed ({detail}): {HOW_TO_PROVIDE}.") from None
+        raise DataError(
+            f"GPQA-Diamond is not shipped and the hub load failed ({detail}): {HOW_TO_PROVIDE}."
+        ) from None

@@ -28,7 +28,9 @@ def read_jsonl(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+                raise DataError(
+                    f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
+                ) from None
             if not isinstance(row, dict):
                 raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
             rows.append((lineno, row))
@@ -37,7 +39,9 @@ def read_jsonl(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
     return rows
 
 
-def problems_from_jsonl(path: str | Path, *, kind: str | None = None, default_kind: str = "math") -> list[Problem]:
+def problems_from_jsonl(
+    path: str | Path, *, kind: str | None = None, default_kind: str = "math"
+) -> list[Problem]:
     """Rows with id/question/answer/kind (or unique_id/problem/answer) become Problems.
 
     `kind` overrides every row's kind; otherwise a row's own `kind` is used, else `default_kind`.
@@ -52,7 +56,9 @@ def problems_from_jsonl(path: str | Path, *, kind: str | None = None, default_ki
         answer = _first(row, _ANSWER_FIELDS)
         if question is None or answer is None:
             missing = "question (or problem)" if question is None else "answer"
-            raise DataError(f"{where}: missing field {missing}; rows need id, question, answer and optionally kind")
+            raise DataError(
+                f"{where}: missing field {missing}; rows need id, question, answer and optionally kind"
+            )
         row_kind = kind or row.get("kind") or default_kind
         if row_kind not in KINDS:
             raise DataError(f"{where}: unknown kind {row_kind!r}; expected one of {', '.join(KINDS)}")
@@ -65,7 +71,9 @@ def problems_from_jsonl(path: str | Path, *, kind: str | None = None, default_ki
             raise DataError(f"{where}: duplicate id {pid!r} (first on line {seen[pid]})")
         seen[pid] = lineno
         choices = row.get("choices")
-        if choices is not None and (not isinstance(choices, list) or not all(isinstance(c, str) for c in choices)):
+        if choices is not None and (
+            not isinstance(choices, list) or not all(isinstance(c, str) for c in choices)
+        ):
             raise DataError(f"{where}: choices must be a list of strings")
         used = {"kind", "choices", *_ID_FIELDS, *_QUESTION_FIELDS, *_ANSWER_FIELDS}
         metadata = {k: v for k, v in row.items() if k not in used}

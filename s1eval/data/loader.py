@@ -42,14 +42,18 @@ def load_benchmark(
     if key not in BENCHMARKS and name.endswith(".jsonl") and path is None:
         key, path = "jsonl", name
     if key not in BENCHMARKS:
-        raise ConfigError(f"unknown benchmark {name!r}; expected one of {', '.join(BENCHMARKS)} or a .jsonl path")
+        raise ConfigError(
+            f"unknown benchmark {name!r}; expected one of {', '.join(BENCHMARKS)} or a .jsonl path"
+        )
     if key == "gpqa_diamond":
         _check_opts(key, opts, _GPQA_OPTS)
         problems = load_gpqa(path, seed=seed, **opts)
     elif key == "jsonl":
         _check_opts(key, opts, _JSONL_OPTS)
         if path is None:
-            raise ConfigError("benchmark 'jsonl' needs path=/path/to/rows.jsonl (rows: id, question, answer, kind)")
+            raise ConfigError(
+                "benchmark 'jsonl' needs path=/path/to/rows.jsonl (rows: id, question, answer, kind)"
+            )
         problems = problems_from_jsonl(path, **opts)
     else:
         _check_opts(key, opts, set())

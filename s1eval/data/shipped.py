@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -27,7 +27,7 @@ def shipped_path(name: str) -> Path:
     return path
 
 
-@lru_cache(maxsize=None)
+@cache
 def _expected() -> dict[str, str]:
     sums = Path(str(resources.files("tasks.data").joinpath("checksums.sha256")))
     out = {}
@@ -38,7 +38,7 @@ def _expected() -> dict[str, str]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _verify_cached(path: Path, mtime_ns: int, size: int) -> None:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     expected = _expected().get(path.name)

@@ -11,6 +11,8 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol, runtime_checkable
 
+from s1eval.errors import S1EvalError
+
 StopReason = Literal["stop_token", "stop_string", "length", "error"]
 
 
@@ -104,5 +106,5 @@ class Engine(Protocol):
         ...
 
 
-class EngineError(RuntimeError):
+class EngineError(S1EvalError, RuntimeError):
     """A backend failed in a way a user can fix (bad model path, unreachable server, ...)."""

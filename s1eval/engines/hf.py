@@ -57,6 +57,9 @@ def load_model_and_tokenizer(
 ):
     """Load a causal LM and its tokenizer from a hub id or a local path, with one-line errors."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
     looks_local = model.startswith((".", "/", "~")) or os.sep in model and not _looks_like_hub_id(model)
     if looks_local and not Path(model).expanduser().exists():
@@ -106,6 +109,7 @@ class HFEngine:
         revision: str | None = None,
         trust_remote_code: bool = False,
         attn_implementation: str | None = None,
+        reuse_cache: bool = True,
     ):
         if isinstance(model, str):
             self.model_id = model
@@ -123,6 +127,8 @@ class HFEngine:
             self.model, self.tokenizer = model, tokenizer
             self.model_id = getattr(model, "name_or_path", type(model).__name__)
         self.revision = revision
+        self.reuse_cache = reuse_cache
+        """False re-encodes every continuation from scratch (a baseline for benchmarks and checks)."""
         self.max_batch_size = batch_size
         self.device = next(self.model.parameters()).device
         pad = self.tokenizer.pad_token_id
@@ -140,9 +146,11 @@ class HFEngine:
             "dtype": str(self.model.dtype).removeprefix("torch."),
             "device": str(self.device),
             "batch_size": self.max_batch_size,
+            "reuse_cache": self.reuse_cache,
         }
 
     # ------------------------------------------------------------------ public API
+    @torch.inference_mode()
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         if not requests:
             return []
@@ -152,6 +160,9 @@ class HFEngine:
         by_batch: dict[int, list[int]] = {}
         fresh: list[int] = []
         for i, b in enumerate(owner):
+            if b is None and requests[i].max_new_tokens <= 0:  # a keep-alive with nothing cached: nothing to do
+                results[i] = GenerationResult(text="", token_ids=[], stop_reason="length")
+                continue
             (fresh if b is None else by_batch.setdefault(b, [])).append(i)
         for b, idxs in by_batch.items():
             batch = self._batches[b]
@@ -177,6 +188,8 @@ class HFEngine:
     # ------------------------------------------------------------------ batching
     def _owners(self, requests: Sequence[GenerationRequest]) -> list[int | None]:
         """Which cached batch continues each request (None: start fresh)."""
+        if not self.reuse_cache:
+            return [None] * len(requests)
         where: dict[Hashable, int] = {}
         for b, batch in enumerate(self._batches):
             for row in batch.rows:

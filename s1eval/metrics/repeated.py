@@ -73,14 +73,16 @@ def majority_answer(preds: Sequence[str | None], kind: str) -> str | None:
     return best[0]
 
 
-def maj_at_k(preds: Sequence[Sequence[str | None]], golds: Sequence[str], kind: str, k: int | None = None) -> float:
+def maj_at_k(
+    preds: Sequence[Sequence[str | None]], golds: Sequence[str], kind: str, k: int | None = None
+) -> float:
     """Share of questions whose majority answer over the first k samples equals the gold answer."""
     if len(preds) != len(golds):
         raise ValueError(f"maj@k got {len(preds)} prediction lists for {len(golds)} gold answers")
     if not preds:
         return 0.0
     hits = 0
-    for samples, gold in zip(preds, golds):
+    for samples, gold in zip(preds, golds, strict=True):
         chosen = list(samples)[:k] if k is not None else list(samples)
         winner = majority_answer(chosen, kind)
         hits += winner is not None and is_equivalent(winner, gold, kind)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from s1eval.scoring.bounded import DEFAULT_TIMEOUT_S, run_bounded
-from s1eval.scoring.extract import letter_of, to_integer, check_kind
+from s1eval.scoring.extract import check_kind, letter_of, to_integer
 
 _MAX_CHARS = 2000  # longer "answers" are not answers; refusing them also bounds parser work
 _CACHE_MAX = 65536
@@ -38,7 +38,9 @@ def is_equivalent(pred: str, gold: str, kind: str) -> bool:
     return check_equivalence(pred, gold, kind).equal
 
 
-def check_equivalence(pred: str, gold: str, kind: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Equivalence:
+def check_equivalence(
+    pred: str, gold: str, kind: str, *, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> Equivalence:
     """Like `is_equivalent`, but says whether the parser crashed or timed out."""
     check_kind(kind)
     if pred is None or gold is None:
@@ -59,7 +61,7 @@ def check_equivalence(pred: str, gold: str, kind: str, *, timeout_s: float = DEF
     if normalize_math(pred) == normalize_math(gold):
         equal = True
     elif len(pred) > _MAX_CHARS:
-        return Equivalence(False, f"crash: prediction longer than {_MAX_CHARS} characters")
+        return Equivalence(False, f"refused: prediction longer than {_MAX_CHARS} characters, not parsed")
     else:
         ok, equal, error = run_bounded(math_equal, pred, gold, timeout_s=timeout_s)
         if not ok:

@@ -1,7 +1,8 @@
 """Answer extraction: pull the final answer out of model text, per answer kind.
 
-Extraction is pure string work (regular expressions and a brace scanner), so it is fast, never evaluates
-anything from the model, and cannot hang: every pattern is linear in the text length. Where the answer is
+Extraction is pure string work (regular expressions and a one-pass brace matcher), so it is fast and never
+evaluates anything from the model; only the last MAX_TEXT_CHARS are read and the patterns are written
+so that unclosed delimiters cannot make a scan quadratic. Where the answer is
 looked for, in order (the first place that has something wins, and inside a place the *last* match wins
 because models restate and correct themselves):
 
@@ -28,8 +29,13 @@ GPQA_LETTERS = "ABCD"
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*(\{)|\\boxed\s+([^\s${}\\]+)")
 _FINAL_RE = re.compile(r"(?im)^[^\w\n]*final\s+answer[^\w\n]*?[:：][ \t]*(.*)$")
 _FINAL_HEADER_RE = re.compile(r"(?im)^[^\w\n]*final\s+answer[^\w\n]*$")
+# Each body stops at the next opener (the (?!...) guards), so unclosed openers cannot make a scan quadratic.
 _MATH_RE = re.compile(
-    r"\$\$(?P<a>.+?)\$\$|(?<!\\)\$(?P<b>[^$]+?)(?<!\\)\$|\\\[(?P<c>.+?)\\\]|\\\((?P<d>.+?)\\\)", re.S
+    r"\$\$(?P<a>(?:(?!\$\$).)+?)\$\$"
+    r"|(?<!\\)\$(?P<b>[^$]+?)(?<!\\)\$"
+    r"|\\\[(?P<c>(?:(?!\\\[).)+?)\\\]"
+    r"|\\\((?P<d>(?:(?!\\\().)+?)\\\)",
+    re.S,
 )
 _ANSWER_IS_RE = re.compile(r"(?i)\b(?:final\s+)?answer\s+(?:is|=)\s*:?\s*(.+?)(?:\.\s|\.?$|\n)", re.M)
 _INT_RE = re.compile(r"^[+-]?\d+$")
@@ -42,15 +48,19 @@ _LETTER_PATTERNS = (
 _BARE_LETTER_RE = re.compile(r"^\W*([A-D])(?:\W.*)?$", re.S)
 
 
-def extract_answer(text: str, kind: str) -> str | None:
-    """Return the final answer in `text` as a string for `kind`, or None when there is none."""
+def extract_answer(text: str, kind: str, *, explicit_only: bool = False) -> str | None:
+    """Return the final answer in `text` as a string for `kind`, or None when there is none.
+
+    `explicit_only` keeps only marked answers (\\boxed, "Final Answer:", "the answer is", "Answer: C"):
+    used on the end of the thinking, where any stray $x$ or "(B)" is working, not an answer.
+    """
     check_kind(kind)
     if not text or not text.strip():
         return None
     text = text[-MAX_TEXT_CHARS:]
     if kind == "gpqa":
-        return _extract_letter(text)
-    candidate = _math_candidate(text)
+        return _extract_letter(text, explicit_only)
+    candidate = _math_candidate(text, explicit_only)
     if candidate is None:
         return None
     if kind == "math":
@@ -66,13 +76,16 @@ def check_kind(kind: str) -> None:
 
 def iter_boxed(text: str) -> Iterator[str]:
     """Yield the contents of every \\boxed{...} / \\fbox{...} in order; unbalanced ones are skipped."""
+    closing = None
     for match in _BOX_RE.finditer(text):
         if match.group(2) is not None:
             yield match.group(2)
             continue
-        inner = _balanced(text, match.end(1))
-        if inner is not None:
-            yield inner
+        if closing is None:
+            closing = _brace_pairs(text)
+        start = match.start(1)
+        if start in closing:
+            yield text[start + 1 : closing[start]]
 
 
 def last_boxed(text: str) -> str | None:
@@ -83,33 +96,33 @@ def last_boxed(text: str) -> str | None:
     return found
 
 
-def _balanced(text: str, start: int) -> str | None:
-    """Content from `start` (just after an opening brace) to its matching close, skipping \\{ and \\}."""
-    depth = 1
-    i = start
-    n = len(text)
+def _brace_pairs(text: str) -> dict[int, int]:
+    """Position of every "{" that is closed -> position of its "}", in one pass (\\{ and \\} skipped)."""
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    i, n = 0, len(text)
     while i < n:
         ch = text[i]
         if ch == "\\":
             i += 2
             continue
         if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return text[start:i]
+            stack.append(i)
+        elif ch == "}" and stack:
+            pairs[stack.pop()] = i
         i += 1
-    return None
+    return pairs
 
 
-def _math_candidate(text: str) -> str | None:
+def _math_candidate(text: str, explicit_only: bool = False) -> str | None:
     boxed = last_boxed(text)
     if boxed is not None:
         return _clean(boxed)
     final = _final_answer_line(text)
     if final is not None:
         return final
+    if explicit_only:
+        return _answer_is(text)
     maths = list(_MATH_RE.finditer(text))
     if maths:
         last = maths[-1]
@@ -167,7 +180,7 @@ def _bare(text: str) -> str | None:
 
 
 def _clean(value: str) -> str:
-    value = value.strip()
+    value = value.strip().strip("*").strip()
     while value.startswith("$") and value.endswith("$") and len(value) >= 2:
         value = value[1:-1].strip()
     value = re.sub(r"^(?:\\\[|\\\()\s*|\s*(?:\\\]|\\\))$", "", value)
@@ -198,16 +211,18 @@ def to_integer(candidate: str, *, allow_negative: bool) -> str | None:
     return str(number)
 
 
-def _extract_letter(text: str) -> str | None:
+def _extract_letter(text: str, explicit_only: bool = False) -> str | None:
     boxed = last_boxed(text)
     if boxed is not None:
         letter = letter_of(boxed)
         if letter is not None:
             return letter
-    for pattern in _LETTER_PATTERNS:
+    for pattern in _LETTER_PATTERNS[:2] if explicit_only else _LETTER_PATTERNS:
         matches = pattern.findall(text)
         if matches:
             return matches[-1]
+    if explicit_only:
+        return None
     stripped = text.strip()
     if len(stripped) <= 40:
         match = _BARE_LETTER_RE.match(stripped)
@@ -217,6 +232,7 @@ def _extract_letter(text: str) -> str | None:
 
 
 def letter_of(value: str) -> str | None:
+    """The choice letter a short answer names ("C", "(c)", "\\text{(C)}", "C) 42 K"), or None."""
     value = _UNIT_TEXT_RE.sub(lambda m: m.group(0)[m.group(0).index("{") + 1 : -1], value).strip()
     match = re.match(r"^\W*([A-Da-d])(?:\W.*)?$", value, re.S)
     return match.group(1).upper() if match else None

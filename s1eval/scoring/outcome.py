@@ -4,7 +4,8 @@ The control core's ledger says how generation ended (answered, forced, truncated
 refines that with what the text holds. Rules, in order:
 
 1. `engine_error` stays `engine_error` (nothing is scored).
-2. The answer phase is read first; when it yields nothing, the end of the thinking is read instead.
+2. The answer phase is read first; when it yields nothing, the end of the thinking is read instead, for
+   marked answers only (\\boxed, "Final Answer:", "the answer is"): stray math in the working is not one.
 3. Nothing extracted -> `no_answer`, except that a `truncated` sample stays `truncated`.
 4. A parser crash or timeout (in extraction or in math_verify) -> `extraction_failed`.
 5. Otherwise the ledger outcome is kept and `correct` is the equivalence verdict.
@@ -84,7 +85,7 @@ def _extract(answer_text: str, thinking_text: str, kind: str) -> tuple[str | Non
         pred = extract_answer(answer_text or "", kind)
         if pred is not None:
             return pred, "answer", ""
-        pred = extract_answer((thinking_text or "")[-THINKING_TAIL_CHARS:], kind)
+        pred = extract_answer((thinking_text or "")[-THINKING_TAIL_CHARS:], kind, explicit_only=True)
         return pred, ("thinking" if pred is not None else ""), ""
     except Exception as exc:  # regex/recursion trouble on odd text must not end a run
         return None, "", f"crash: {type(exc).__name__}: {str(exc)[:200]}"

@@ -8,6 +8,7 @@ compare "what the stage removed" with "what was planted" as sets.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,12 +17,25 @@ import pandas as pd
 
 DATA = Path(__file__).parent / "data"
 EVAL_FILES = {"math500": DATA / "math500_sample.jsonl", "aime24": DATA / "aime24_sample.jsonl"}
-DOMAIN_WEIGHTS = {"d0 Algebra": 0.40, "d1 Geometry": 0.20, "d2 Number theory": 0.12, "d3 Combinatorics": 0.08,
-                  "d4 Probability": 0.08, "d5 Physics": 0.05, "d6 Chemistry": 0.04, "d7 Biology": 0.03}
+DOMAIN_WEIGHTS = {
+    "d0 Algebra": 0.40,
+    "d1 Geometry": 0.20,
+    "d2 Number theory": 0.12,
+    "d3 Combinatorics": 0.08,
+    "d4 Probability": 0.08,
+    "d5 Physics": 0.05,
+    "d6 Chemistry": 0.04,
+    "d7 Biology": 0.03,
+}
 TINY_DOMAIN = "d8 Puzzles"
 TINY_SIZE = 5
 SOURCES = {"numina": 0.5, "olympiad": 0.25, "aime_old": 0.15, "sciq": 0.10}
 ART = "Consider the grid below.\n+---+---+\n| A | B |\n+---+---+\n| C | D |\n+---+---+\nFind {tail}"
+
+
+def norm_words(text: str) -> list[str]:
+    """The decontamination word split, restated here so the test does not trust the code under test."""
+    return re.findall(r"[a-z0-9]+", text.lower())
 
 
 def eval_questions() -> dict[str, list[str]]:
@@ -44,7 +58,24 @@ class SynthPool:
 
 
 def _vocab(rng: np.random.Generator, size: int = 3000) -> np.ndarray:
-    syl = ["ka", "lo", "mi", "zu", "re", "ta", "vo", "ne", "si", "pu", "gri", "dax", "bel", "quo", "fen", "yar"]
+    syl = [
+        "ka",
+        "lo",
+        "mi",
+        "zu",
+        "re",
+        "ta",
+        "vo",
+        "ne",
+        "si",
+        "pu",
+        "gri",
+        "dax",
+        "bel",
+        "quo",
+        "fen",
+        "yar",
+    ]
     words = set()
     while len(words) < size:
         k = int(rng.integers(2, 4))
@@ -64,21 +95,23 @@ def make_pool(n: int = 3000, seed: int = 0) -> SynthPool:
     domains = list(DOMAIN_WEIGHTS)
     dom = rng.choice(domains, size=n, p=np.array(list(DOMAIN_WEIGHTS.values())))
     src = rng.choice(list(SOURCES), size=n, p=np.array(list(SOURCES.values())))
-    trace_words = rng.permutation(np.arange(40, 40 + 3 * n, 3))[:n]  # distinct lengths: a strict ranking
+    trace_words = rng.permutation(np.arange(40, 40 + n))  # distinct lengths: a strict ranking
     rows = []
     for i in range(n):
         answer = int(rng.integers(0, 1000))
-        rows.append({
-            "id": f"syn-{i:05d}",
-            "question": f"Item q{i}: {text(int(rng.integers(20, 40)))} with $x^{{2}} + {i}$?",
-            "solution": f"Work. The answer is $\\boxed{{{answer}}}$.",
-            "thinking": text(int(trace_words[i])) + ".",
-            "answer": f"The answer is $\\boxed{{{answer}}}$.",
-            "source": str(src[i]),
-            "domain": str(dom[i]),
-            "qwen7b_correct": False,
-            "qwen32b_correct": False,
-        })
+        rows.append(
+            {
+                "id": f"syn-{i:05d}",
+                "question": f"Item q{i}: {text(int(rng.integers(20, 40)))} with $x^{{2}} + {i}$?",
+                "solution": f"Work. The answer is $\\boxed{{{answer}}}$.",
+                "thinking": text(int(trace_words[i])) + ".",
+                "answer": f"The answer is $\\boxed{{{answer}}}$.",
+                "source": str(src[i]),
+                "domain": str(dom[i]),
+                "qwen7b_correct": False,
+                "qwen32b_correct": False,
+            }
+        )
     sp = SynthPool(df=pd.DataFrame())
     free = list(rng.permutation(n).tolist())
 
@@ -91,13 +124,21 @@ def make_pool(n: int = 3000, seed: int = 0) -> SynthPool:
     plants = {
         "missing_thinking": lambda r: r.update(thinking=None),
         "missing_answer": lambda r: r.update(answer="   "),
-        "failed_generation": lambda r: r.update(thinking="Error code: 429 - rate limit exceeded, retry later"),
+        "failed_generation": lambda r: r.update(
+            thinking="Error code: 429 - rate limit exceeded, retry later"
+        ),
         "unbalanced_latex": lambda r: r.update(question=r["question"] + " and $y + 1 is odd"),
         "image_reference": lambda r: r.update(question=r["question"] + " See ![fig](figs/tri.png)"),
         "ascii_art": lambda r: r.update(question=ART.format(tail=r["question"])),
     }
-    counts = {"missing_thinking": 15, "missing_answer": 10, "failed_generation": 12, "unbalanced_latex": 10,
-              "image_reference": 10, "ascii_art": 8}
+    counts = {
+        "missing_thinking": 15,
+        "missing_answer": 10,
+        "failed_generation": 12,
+        "unbalanced_latex": 10,
+        "image_reference": 10,
+        "ascii_art": 8,
+    }
     for reason, fn in plants.items():
         idx = take(counts[reason])
         for i in idx:
@@ -111,7 +152,6 @@ def make_pool(n: int = 3000, seed: int = 0) -> SynthPool:
         rows[copy]["question"] = "  " + rows[first]["question"].upper().replace(" ", "   ") + " "
         sp.duplicate_of[copy] = first
         dups.add(copy)
-        free.append(first) if False else None  # the original stays clean and unplanted
     sp.planted["duplicate"] = dups
     # Contamination: whole eval questions, and 8-word windows embedded in invented text.
     for name, qs in evals.items():
@@ -120,16 +160,15 @@ def make_pool(n: int = 3000, seed: int = 0) -> SynthPool:
             i = take(1)[0]
             rows[i]["question"] = f"Solve this: {q}"
             hit.add(i)
-            words = q.replace("$", " ").split()
-            long_words = [w for w in words if w.isalpha()]
-            if len(long_words) >= 9:
+            words = norm_words(q)
+            if len(words) >= 12:
                 j = take(1)[0]
-                window = " ".join(long_words[:8])
+                window = " ".join(words[2:10])
                 rows[j]["question"] = f"{text(6)} {window} {text(6)} q{j}?"
                 hit.add(j)
         sp.contaminated[name] = hit
     # Near miss: 7 consecutive eval words only; decontamination must keep these.
-    aime = [w for w in evals["aime24"][0].replace("$", " ").split() if w.isalpha()]
+    aime = norm_words(evals["aime24"][0])
     for _ in range(6):
         i = take(1)[0]
         rows[i]["question"] = f"{text(5)} {' '.join(aime[:7])} {text(5)} q{i}?"
@@ -157,3 +196,33 @@ def contaminated(sp: SynthPool) -> set[int]:
 
 def easy(sp: SynthPool) -> set[int]:
     return set().union(*sp.easy.values())
+
+
+def echo_solver(questions: list[str]) -> list[str]:
+    """A Solver importable by name ("curation_synth:echo_solver") for the config-path tests."""
+    return list(questions)
+
+
+N_SUBSET = 200
+
+
+def make_config(pool_path: Path, **overrides):
+    """The test config: the synthetic pool's grade columns, the bundled eval samples, N=200."""
+    from curation import config_from_dict
+
+    data = {
+        "seed": 7,
+        "pool": {
+            "path": str(pool_path),
+            "columns": {"grades": {"qwen7b": "qwen7b_correct", "qwen32b": "qwen32b_correct"}},
+        },
+        "contamination": {"eval_sets": [{"name": k, "path": str(v)} for k, v in EVAL_FILES.items()]},
+        "subsets": {"n": N_SUBSET},
+        "export": {"formats": ["jsonl", "parquet"]},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return config_from_dict(data)

@@ -1,0 +1,84 @@
+"""The `s1eval` command. Subcommands load lazily so `s1eval --help` is instant and an optional extra that is
+not installed only affects its own subcommand."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from s1eval import __version__
+from s1eval.errors import S1EvalError
+
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "generate": ("s1eval.commands.generate:generate_command", "Run a control method over a JSONL of prompts."),
+    "eval": ("s1eval.commands.evaluate:eval_command", "Evaluate a method on a benchmark into a resumable run."),
+    "report": ("s1eval.report.cli:report_command", "Leaderboard, budget table and scaling plots from runs."),
+    "curate": ("curation.cli:curate_command", "Curate an s1K-style training set from a question pool."),
+    "train": ("training.cli:train_command", "Supervised fine-tuning with the TRL recipe."),
+    "study": ("s1eval.studies.cli:study_group", "The paper's studies: extrapolation strings, data ablations."),
+    "lm-eval": ("s1eval.integrations.lm_eval.cli:lm_eval_command", "lm_eval with the s1_* models registered."),
+    "methods": ("s1eval.commands.info:methods_command", "List control methods and their settings."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in SUBCOMMANDS:
+            return None
+        target, help_text = SUBCOMMANDS[name]
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            missing = exc.name or module_name
+
+            @click.command(name=name, help=help_text, context_settings={"ignore_unknown_options": True})
+            @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+            def unavailable(args: tuple[str, ...]) -> None:
+                raise click.ClickException(
+                    f"`s1eval {name}` needs the module {missing!r}; install it with pip install 's1eval[all]'"
+                )
+
+            return unavailable
+        return getattr(module, attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, SUBCOMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="s1eval")
+def cli() -> None:
+    """s1eval: test-time scaling (budget forcing, TCC, SCC, CCC, RS, voting) for lm-eval and Inspect."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: user errors print as one line (no traceback) and exit with status 2."""
+    try:
+        cli.main(args=argv, prog_name="s1eval", standalone_mode=False)
+    except S1EvalError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 2
+    except click.exceptions.Abort:
+        click.echo("aborted; finished results are kept and a rerun resumes", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted; finished results are kept and a rerun resumes", err=True)
+        return 130
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,328 @@
+"""Inspect solvers for s1eval's control methods, driving the same control core as lm-eval and the CLI.
+
+A solver does not go through Inspect's chat `generate`: it takes the engine behind the active s1eval model
+provider (s1hf, s1vllm, s1openai, s1fake) and runs the method from the registry for this sample's question
+(`get_method(name).run(...)`), through the provider's batcher, so samples share engine calls and each
+sample's sequence keeps its KV cache between rounds.
+
+What a sample ends with:
+- an assistant message: the thinking as reasoning content, then the answer phase as text;
+- `state.metadata["ledger"]`: the ledger of the reported run (the largest budget of a sweep);
+- `state.metadata["s1eval"]`: method, budget, format, answer text, and for a sweep (`budgets=`) every
+  budget's ledger and answer, which the s1eval scorers score one by one;
+- an info event in the transcript with the ledger, so `inspect view` shows it beside the messages.
+
+Budget settings are solver arguments; `max_thinking_tokens` defaults to `--reasoning-tokens`. Sampling
+comes from Inspect's generate config (`--temperature`, `--top-p`, ...; none given means greedy).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from inspect_ai.log import transcript
+from inspect_ai.model import (
+    ChatCompletionChoice,
+    ChatMessageAssistant,
+    ChatMessageSystem,
+    ContentReasoning,
+    ContentText,
+    GenerateConfig,
+    ModelOutput,
+    ModelUsage,
+    get_model,
+)
+from inspect_ai.model._generate_config import active_generate_config
+from inspect_ai.solver import Generate, Solver, TaskState, solver
+
+from s1eval.control.base import ControlResult
+from s1eval.control.methods import PreparedMethod, get_method, prepare_method
+from s1eval.errors import ConfigError
+from s1eval.integrations.inspect._names import qualified
+from s1eval.integrations.inspect.batcher import EngineBatcher
+
+THINKING_TAIL_CHARS = 4000
+"""How much of each swept budget's thinking is kept for scoring (where an answer is looked for)."""
+_SAMPLING_FROM_CONFIG = ("temperature", "top_p", "top_k", "frequency_penalty", "presence_penalty")
+_SWEEP_SETS_BUDGET = ("bf", "tcc", "scc", "tcc+bf", "scc+bf", "rs")
+"""Methods whose budgets are thinking tokens: a sweep's largest budget is their max_thinking_tokens."""
+
+
+def parse_budgets(value: str | int | Sequence[Any] | None) -> list[Any] | None:
+    """'512,1024' or [512, 1024] -> [512, 1024]; non-numeric values (CCC classes) stay strings."""
+    if value is None or value == "":
+        return None
+    parts = (
+        value.split(",")
+        if isinstance(value, str)
+        else (list(value) if isinstance(value, Sequence) else [value])
+    )
+    out: list[Any] = []
+    for part in parts:
+        text = str(part).strip()
+        if not text:
+            continue
+        try:
+            out.append(int(text))
+        except ValueError:
+            out.append(text)
+    if not out:
+        raise ConfigError("budgets is empty; give e.g. budgets=512,1024,2048")
+    return out
+
+
+def engine_batcher(model: Any = None) -> EngineBatcher:
+    """The batcher of the active (or given) model's s1eval provider; a one-line error for any other provider."""
+    model = model if model is not None else get_model()
+    batcher = getattr(model.api, "batcher", None)
+    if not isinstance(batcher, EngineBatcher):
+        raise ConfigError(
+            f"s1eval solvers need an s1eval model provider, got {model}; use --model s1hf/<hub id or path> "
+            "(or s1vllm/<model>, s1openai/<served name> with --model-base-url)"
+        )
+    return batcher
+
+
+@solver(name=qualified("control"))
+def control(
+    method: str = "bf",
+    max_thinking_tokens: int | None = None,
+    budgets: str | Sequence[Any] | None = None,
+    format: str | None = None,
+    system: str | None = None,
+    **settings: Any,
+) -> Solver:
+    """Run any s1eval control method (bf, tcc, scc, ccc, rs, vote, tcc+bf, ...) on the sample's question.
+
+    Args:
+      method: A name from s1eval's method registry.
+      max_thinking_tokens: The thinking budget; defaults to --reasoning-tokens.
+      budgets: Several x values ("512,1024,2048") run as one sweep; the largest is the reported result.
+      format: Thinking format (s1, r1); default: the provider's -M format, else detected from the tokenizer.
+      system: System prompt; default: the sample's system message, else the format's default.
+      **settings: Any other setting of the method (num_extensions, extension_strings, max_answer_tokens, ...).
+    """
+    chosen = get_method(method)  # an unknown method fails when the task is built, not per sample
+    sweep = parse_budgets(budgets)
+    prepared: dict[int, PreparedMethod] = {}
+
+    def prepare(batcher: EngineBatcher, fmt_default: str, config: GenerateConfig) -> PreparedMethod:
+        key = id(batcher)
+        if key not in prepared:
+            values = _settings(chosen, max_thinking_tokens, sweep, settings, config)
+            prepared[key] = prepare_method(batcher.engine, chosen.name, values, format or fmt_default)
+        return prepared[key]
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        model = get_model()
+        batcher = engine_batcher(model)
+        config = model.config.merge(active_generate_config())
+        ready = prepare(batcher, getattr(model.api, "format_name", "auto"), config)
+        question = state.user_prompt.text
+        sys_text = system if system is not None else _system_message(state)
+        seed = sample_seed(config.seed, state.sample_id, state.epoch)
+        method_config = _for_sample(ready, settings, state)
+
+        def run(engine: Any) -> dict[Any, list[ControlResult]]:
+            return ready.method.run(
+                engine, ready.fmt, [question], method_config, budgets=sweep, seeds=[seed], system=sys_text
+            )
+
+        per_x = {x: results[0] for x, results in (await batcher.run_sync(run)).items()}
+        primary = reported_x(per_x, ready.budgets(sweep))
+        record(state, str(model), ready, per_x, primary)
+        _record_usage(model, state.output.usage)
+        return state
+
+    return solve
+
+
+def _settings(
+    method: Any, budget: int | None, sweep: list[Any] | None, settings: dict[str, Any], config: GenerateConfig
+) -> dict[str, Any]:
+    """The method's settings: the solver's, the budget (solver arg, largest of a sweep, --reasoning-tokens), and
+    sampling from the generate config where the method samples."""
+    fields = {f.name: f for f in dataclasses.fields(method.config_class)}
+    values = dict(settings)
+    if budget is not None:
+        values["max_thinking_tokens"] = budget
+    elif "max_thinking_tokens" in fields and "max_thinking_tokens" not in values and "budget" not in values:
+        numeric = [b for b in sweep or [] if isinstance(b, int)]
+        chosen = (
+            max(numeric) if numeric and method.name in _SWEEP_SETS_BUDGET else None
+        ) or config.reasoning_tokens
+        required = fields["max_thinking_tokens"].default is dataclasses.MISSING
+        if chosen is not None:
+            values["max_thinking_tokens"] = chosen
+        elif required:
+            raise ConfigError(
+                f"method {method.name!r} needs a thinking budget: pass max_thinking_tokens= to the solver "
+                "(-T max_thinking_tokens=4000 for the s1eval tasks) or --reasoning-tokens 4000"
+            )
+    if "sampling" in fields:
+        for key in _SAMPLING_FROM_CONFIG:
+            if key not in values and getattr(config, key) is not None:
+                values[key] = getattr(config, key)
+    return values
+
+
+def _for_sample(ready: PreparedMethod, settings: dict[str, Any], state: TaskState) -> Any:
+    """The method config for one sample: a method that votes on answers compares them as the sample's kind."""
+    kind = state.metadata.get("kind")
+    has_kind = any(f.name == "kind" for f in dataclasses.fields(ready.config))
+    if has_kind and "kind" not in settings and kind and kind != ready.config.kind:
+        return dataclasses.replace(ready.config, kind=kind)
+    return ready.config
+
+
+def _record_usage(model: Any, usage: ModelUsage | None) -> None:
+    """Count the tokens in the eval's and the sample's model usage, as a generate() call would."""
+    if usage is None:
+        return
+    try:
+        from inspect_ai.model._model import record_and_check_model_usage
+    except ImportError:  # a private helper; without it the usage is still on the sample's output
+        return
+    record_and_check_model_usage(model, usage)
+
+
+def _system_message(state: TaskState) -> str | None:
+    for message in state.messages:
+        if isinstance(message, ChatMessageSystem):
+            return message.text
+    return None
+
+
+def sample_seed(base: int | None, sample_id: Any, epoch: int) -> int:
+    """A seed per (run seed, sample, epoch), the same on every machine, so sampled epochs differ reproducibly."""
+    digest = hashlib.sha256(f"{base if base is not None else 0}:{sample_id}:{epoch}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def reported_x(per_x: dict[Any, ControlResult], order: Sequence[Any]) -> Any:
+    """The result a sample reports: the largest numeric budget, else the last x in the order given."""
+    keys = list(per_x)
+    numeric = [k for k in keys if isinstance(k, int | float) and not isinstance(k, bool)]
+    if numeric and len(numeric) == len(keys):
+        return max(numeric)
+    given = [x for x in order if x in per_x]
+    return given[-1] if given else keys[-1]
+
+
+def record(
+    state: TaskState, model_name: str, ready: PreparedMethod, per_x: dict[Any, ControlResult], x: Any
+) -> None:
+    """Put the reported result in the messages/output and every budget's ledger in the metadata."""
+    result = per_x[x]
+    ledger = result.ledger.to_dict()
+    content: list[Any] = []
+    if result.thinking:
+        content.append(ContentReasoning(reasoning=result.thinking))
+    content.append(ContentText(text=result.answer))
+    message = ChatMessageAssistant(content=content, model=model_name, source="generate")
+    prompt_tokens = len(ready.engine.tokenizer.encode(result.prompt, add_special_tokens=False))
+    generated = int(ledger.get("thinking_tokens", 0)) + int(ledger.get("answer_tokens", 0))
+    state.messages.append(message)
+    state.output = ModelOutput(
+        model=model_name,
+        choices=[
+            ChatCompletionChoice(
+                message=message, stop_reason="max_tokens" if ledger.get("outcome") == "truncated" else "stop"
+            )
+        ],
+        usage=ModelUsage(
+            input_tokens=prompt_tokens,
+            output_tokens=generated,
+            total_tokens=prompt_tokens + generated,
+            reasoning_tokens=int(ledger.get("thinking_tokens", 0)),
+        ),
+    )
+    state.metadata["ledger"] = ledger
+    info: dict[str, Any] = {
+        "method": ready.method.name,
+        "budget": x,
+        "format": ready.fmt.name,
+        "answer": result.answer,
+    }
+    if len(per_x) > 1:
+        info["results"] = {
+            str(b): {
+                "ledger": r.ledger.to_dict(),
+                "answer": r.answer,
+                "thinking_tail": r.thinking[-THINKING_TAIL_CHARS:],
+            }
+            for b, r in per_x.items()
+        }
+    state.metadata["s1eval"] = info
+    transcript().info({"ledger": ledger, "budget": x, "method": ready.method.name}, source="s1eval")
+
+
+# --------------------------------------------------------------------------- one solver per method
+@solver(name=qualified("budget_forcing"))
+def budget_forcing(
+    max_thinking_tokens: int | None = None,
+    num_extensions: int = 0,
+    extension_strings: str | Sequence[str] = "Wait",
+    min_thinking_tokens: int | None = None,
+    max_answer_tokens: int | None = None,
+    budgets: str | Sequence[int] | None = None,
+    format: str | None = None,
+    system: str | None = None,
+    **settings: Any,
+) -> Solver:
+    """s1's budget forcing: cap the thinking at the budget, or suppress its end `num_extensions` times.
+
+    Args:
+      max_thinking_tokens: Thinking budget in generated tokens (default: --reasoning-tokens).
+      num_extensions: Times to replace the end of thinking with an extension string.
+      extension_strings: "Wait", "Hmm", "Alternatively", "none", "cycle", or "A|B|C".
+      min_thinking_tokens: Extend until at least this many thinking tokens.
+      max_answer_tokens: Limit of the answer phase (default 1024).
+      budgets: Several budgets as one anytime sweep (one trajectory, an answer forked at each budget).
+      format: Thinking format (s1, r1); default: detected.
+      system: System prompt; default: the sample's system message, else the format's default.
+      **settings: Other BudgetForcingConfig fields (strategy, extension_sampling, answer_prefix, ...).
+    """
+    extra = {"num_extensions": num_extensions, "extension_strings": extension_strings, **settings}
+    if min_thinking_tokens is not None:
+        extra["min_thinking_tokens"] = min_thinking_tokens
+    if max_answer_tokens is not None:
+        extra["max_answer_tokens"] = max_answer_tokens
+    return control("bf", max_thinking_tokens, budgets, format, system, **extra)
+
+
+def _method_solver(method: str, doc: str):
+    def factory(
+        max_thinking_tokens: int | None = None,
+        budgets: str | Sequence[Any] | None = None,
+        format: str | None = None,
+        system: str | None = None,
+        **settings: Any,
+    ) -> Solver:
+        return control(method, max_thinking_tokens, budgets, format, system, **settings)
+
+    factory.__doc__ = (
+        doc + "\n\n    Settings are the method's own (see `s1eval methods`); budgets as for `control`.\n"
+    )
+    return factory
+
+
+def _named(name: str, method: str, doc: str):
+    factory = _method_solver(method, doc)
+    factory.__name__ = factory.__qualname__ = name
+    factory.__module__ = __name__
+    return solver(name=qualified(name))(factory)
+
+
+tcc = _named("tcc", "tcc", "Token-conditional control: the prompt states the thinking-token limit.")
+scc = _named("scc", "scc", "Step-conditional control: the prompt states a step limit (~100 tokens a step).")
+ccc = _named("ccc", "ccc", "Class-conditional control: generic 'think short' / 'think long' prompts.")
+rejection_sampling = _named(
+    "rejection_sampling", "rs", "Rejection sampling: sample until the thinking fits the budget."
+)
+majority_vote = _named(
+    "majority_vote", "vote", "Parallel scaling: N samples and a majority vote over their answers."
+)

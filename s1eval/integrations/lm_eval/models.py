@@ -1,0 +1,324 @@
+"""lm-eval model classes: `s1_bf`, `s1_tcc`, `s1_scc`, `s1_ccc`, `s1_rs`, `s1_vote` (and `s1_tcc_bf`, `s1_scc_bf`).
+
+Each is the same wrapper bound to one control method of s1eval's registry: it builds an engine from
+`--model_args`, hands every request's user message to `get_method(name).run(...)`, and returns the text
+lm-eval scores (an `S1Response` that carries the sample's ledger). Nothing of a method is reimplemented here.
+
+lm-eval names: method `tcc+bf` is model `s1_tcc_bf` (a `+` in a model name is awkward in shells and
+output paths).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import random
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from lm_eval.api.model import LM
+
+from s1eval.control.base import ControlResult
+from s1eval.control.methods import Method, get_method, settings_from_kwargs
+from s1eval.errors import ConfigError
+from s1eval.integrations.lm_eval.args import ModelArgs, engine_class, split_gen_kwargs, split_model_args
+from s1eval.integrations.lm_eval.naming import lm_eval_name
+from s1eval.integrations.lm_eval.prompts import ChatPrompts, cut_at_stops
+from s1eval.integrations.lm_eval.response import LEDGERS, S1Response
+
+log = logging.getLogger(__name__)
+
+OWN_TASK_SOURCE = "s1eval"
+"""Docs of s1eval's own lm-eval tasks carry source="s1eval:<benchmark>" (return_text=auto logs the thinking)."""
+
+
+class S1MethodLM(LM):
+    """An lm-eval LM that runs one s1eval control method over an engine (generation requests only)."""
+
+    METHOD: ClassVar[str] = "bf"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__()
+        self.model_name = lm_eval_name(self.METHOD)
+        self.method: Method = get_method(self.METHOD)
+        self.args: ModelArgs = split_model_args(kwargs, self.method.config_class, self.METHOD, self.model_name)
+        self._raw_settings = dict(self.args.settings)
+        self.config = self._config(self._raw_settings)  # validated before the model is loaded
+        self.engine = self._create_engine()
+        from s1eval.formats.prompting import preflight, resolve_format
+
+        self.fmt = resolve_format(self.args.format, self.engine.tokenizer)
+        preflight(self.engine.tokenizer, self.fmt, self.engine.model_id)
+        self.chat = ChatPrompts(self.engine.tokenizer, self.fmt, self.model_name)
+
+    # ------------------------------------------------------------------ construction
+    def _config(self, settings: dict[str, Any]) -> Any:
+        fields = dataclasses.fields(self.method.config_class)
+        missing = [
+            f.name
+            for f in fields
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and f.name not in settings
+        ]
+        if missing and not ("max_thinking_tokens" in missing and "budget" in settings):
+            example = ",".join(f"{m}=8000" if "token" in m else f"{m}=..." for m in missing)
+            raise ConfigError(f"{self.model_name} needs {', '.join(missing)} in --model_args (e.g. {example})")
+        return settings_from_kwargs(self.method.config_class, settings, method=self.METHOD)
+
+    def _create_engine(self) -> Any:
+        cls = engine_class(self.args.engine)
+        options = dict(self.args.engine_options)
+        device = str(options.get("device", ""))
+        if device.startswith("cuda"):  # lm-eval's CLI passes cuda:0 unless told otherwise
+            import torch
+
+            if not torch.cuda.is_available():
+                log.info("%s: device %s requested but CUDA is not available; using the default", self.model_name, device)
+                options.pop("device")
+        return cls(self.args.pretrained, **options)
+
+    # ------------------------------------------------------------------ lm-eval hooks
+    def loglikelihood(self, requests: list) -> list:
+        raise ConfigError(self._generation_only("loglikelihood"))
+
+    def loglikelihood_rolling(self, requests: list) -> list:
+        raise ConfigError(self._generation_only("loglikelihood_rolling"))
+
+    def _generation_only(self, kind: str) -> str:
+        return (
+            f"{self.model_name} only generates text, and this task asks for {kind} scores (a multiple_choice or "
+            "perplexity task); run a generate_until task (s1_aime24, s1_math500, s1_gpqa_diamond, aime24) or "
+            "use --model hf for this one"
+        )
+
+    @property
+    def tokenizer_name(self) -> str:
+        return f"{self.engine.model_id}:{self.fmt.name}".replace("/", "__")
+
+    def chat_template(self, chat_template: bool | str = False) -> str | None:
+        template = getattr(self.engine.tokenizer, "chat_template", None)
+        if isinstance(template, dict):
+            name = chat_template if isinstance(chat_template, str) else "default"
+            return template.get(name) or next(iter(template.values()), "")
+        return template or ""
+
+    def apply_chat_template(self, chat_history: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
+        return self.chat.render(chat_history, add_generation_prompt)
+
+    def get_model_info(self) -> dict[str, Any]:
+        """Merged into lm-eval's results["config"]: the method, its settings and budget, the engine."""
+        return {
+            "s1": {
+                "model": self.model_name,
+                "method": self.METHOD,
+                "budget": getattr(self.config, "max_thinking_tokens", None),
+                "settings": _jsonable(dataclasses.asdict(self.config)),
+                "format": self.fmt.name,
+                "engine": _jsonable(self.engine.describe()),
+                "return_text": self.args.return_text,
+            }
+        }
+
+    # ------------------------------------------------------------------ generation
+    def generate_until(self, requests: list, disable_tqdm: bool = False) -> list[str]:
+        if not requests:
+            return []
+        base_seed = self.args.seed if self.args.seed is not None else random.getrandbits(31)
+        groups: dict[tuple, list[int]] = {}
+        parts = []
+        for i, req in enumerate(requests):
+            context, gen_kwargs = req.args[0], req.args[1]
+            system, question = self.chat.parts(context)
+            parts.append((system, question))
+            kind = _doc(req).get("kind") if "kind" in _config_fields(self.method) else None
+            key = (json.dumps(gen_kwargs or {}, sort_keys=True, default=str), system, kind)
+            groups.setdefault(key, []).append(i)
+
+        from tqdm import tqdm
+
+        out: list[S1Response | None] = [None] * len(requests)
+        with tqdm(total=len(requests), disable=disable_tqdm or self.rank != 0, desc=self.model_name) as bar:
+            for (_, system, kind), idxs in groups.items():
+                gen = split_gen_kwargs(requests[idxs[0]].args[1], self.method.config_class, self.model_name)
+                config = self._task_config(gen, kind)
+                seeds = [_derive(base_seed, i) for i in idxs]
+                results = self._run([parts[i][1] for i in idxs], config, seeds, system, bar.update)
+                for i, result in zip(idxs, results, strict=True):
+                    out[i] = self._response(requests[i], result, gen.until)
+        return [r for r in out if r is not None]
+
+    def _task_config(self, gen: Any, kind: str | None) -> Any:
+        settings = dict(self._raw_settings)
+        settings.update(gen.overrides)
+        if gen.do_sample is False and "temperature" not in self._raw_settings:
+            if self._samples_by_design():
+                log.warning("%s samples by design; the task's do_sample=false is ignored", self.model_name)
+                settings.pop("temperature", None)
+            else:
+                settings["temperature"] = 0.0  # lm-eval: do_sample=false is greedy
+        if kind and "kind" not in self._raw_settings and "kind" not in gen.overrides:
+            settings["kind"] = kind
+        config = self._config(settings)
+        answer_limit = getattr(config, "max_answer_tokens", None)
+        if gen.max_gen_toks is not None and answer_limit is not None and "max_answer_tokens" not in gen.overrides:
+            if gen.max_gen_toks < answer_limit:
+                config = dataclasses.replace(config, max_answer_tokens=gen.max_gen_toks)
+        sampling = getattr(config, "sampling", None)
+        if gen.do_sample and sampling is not None and sampling.greedy:
+            config = dataclasses.replace(config, sampling=sampling.merged(temperature=1.0))
+        return config
+
+    def _samples_by_design(self) -> bool:
+        """Methods whose default sampling is not greedy (majority vote, rejection sampling)."""
+        try:
+            default = self.method.config_class.__dataclass_fields__["sampling"].default_factory()
+        except (KeyError, TypeError):
+            return False
+        return not default.greedy
+
+    def _run(
+        self, questions: list[str], config: Any, seeds: list[int], system: str | None, progress: Any
+    ) -> list[ControlResult]:
+        budgets = [self.args.at] if self.args.at is not None else self.method.default_budgets(config)
+        if len(budgets) > 1:
+            if self.METHOD != "vote":
+                raise ConfigError(
+                    f"{self.model_name} reports one setting per run; pass at=<one of {', '.join(map(str, budgets))}> "
+                    "in --model_args"
+                )
+            budgets = [max(budgets)]
+        budgets = [_coerce_like(b, self.method.default_budgets(config)) for b in budgets]
+        results = self.method.run(
+            self.engine, self.fmt, questions, config, budgets=budgets, seeds=seeds, system=system, progress=progress
+        )
+        if len(results) != 1:
+            raise ConfigError(f"{self.model_name}: method returned {len(results)} settings for one requested")
+        return next(iter(results.values()))
+
+    def _response(self, req: Any, result: ControlResult, until: Sequence[str]) -> S1Response:
+        answer = cut_at_stops(result.answer, until) if until else result.answer
+        output = result.output[: len(result.output) - len(result.answer)] + answer if result.answer else result.output
+        ledger = result.ledger.to_dict()
+        doc = _doc(req)
+        mode = self.args.return_text
+        if mode == "auto":
+            own = str(doc.get("source", "")).startswith(OWN_TASK_SOURCE)
+            mode = "output" if own else "answer"
+        text = output if mode == "output" else answer
+        response = S1Response(text, answer=answer, thinking=result.thinking, output=output, ledger=ledger)
+        LEDGERS.add(getattr(req, "task_name", None), req.doc, ledger)
+        self.cache_hook.add_partial("generate_until", req.args, response)
+        return response
+
+
+def _doc(req: Any) -> dict[str, Any]:
+    doc = getattr(req, "doc", None)
+    return doc if isinstance(doc, dict) else {}
+
+
+def _config_fields(method: Method) -> set[str]:
+    return {f.name for f in dataclasses.fields(method.config_class)}
+
+
+def _derive(base: int, index: int) -> int:
+    return (base * 1_000_003 + index + 1) % (2**31 - 1)
+
+
+def _coerce_like(value: Any, examples: Sequence[Any]) -> Any:
+    """`at=` arrives as a string or number; match the type of the method's own x values."""
+    if examples and isinstance(examples[0], int) and not isinstance(value, int):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"at={value!r} must be an integer for this method") from None
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+# --------------------------------------------------------------------------- one class per method
+class S1BudgetForcingLM(S1MethodLM):
+    """`s1_bf`: budget forcing (cap at max_thinking_tokens, extend with num_extensions x extension_string)."""
+
+    METHOD = "bf"
+
+
+class S1TokenConditionalLM(S1MethodLM):
+    """`s1_tcc`: the prompt states the token budget."""
+
+    METHOD = "tcc"
+
+
+class S1TokenConditionalBFLM(S1MethodLM):
+    """`s1_tcc_bf`: TCC with budget forcing's hard cap."""
+
+    METHOD = "tcc+bf"
+
+
+class S1StepConditionalLM(S1MethodLM):
+    """`s1_scc`: the prompt states a budget in steps."""
+
+    METHOD = "scc"
+
+
+class S1StepConditionalBFLM(S1MethodLM):
+    """`s1_scc_bf`: SCC with budget forcing's hard cap."""
+
+    METHOD = "scc+bf"
+
+
+class S1ClassConditionalLM(S1MethodLM):
+    """`s1_ccc`: a generic think-short / think-long instruction (pick one with at=short|long)."""
+
+    METHOD = "ccc"
+
+
+class S1RejectionSamplingLM(S1MethodLM):
+    """`s1_rs`: sample until the thinking fits the budget."""
+
+    METHOD = "rs"
+
+
+class S1MajorityVoteLM(S1MethodLM):
+    """`s1_vote`: n budget-forced samples and a majority vote over their answers."""
+
+    METHOD = "vote"
+
+
+MODEL_CLASSES: dict[str, type[S1MethodLM]] = {
+    cls.METHOD: cls
+    for cls in (
+        S1BudgetForcingLM,
+        S1TokenConditionalLM,
+        S1TokenConditionalBFLM,
+        S1StepConditionalLM,
+        S1StepConditionalBFLM,
+        S1ClassConditionalLM,
+        S1RejectionSamplingLM,
+        S1MajorityVoteLM,
+    )
+}
+
+
+def model_class(method: str) -> type[S1MethodLM]:
+    """The LM class of a method; methods registered later (plugins) get a generated one."""
+    if method in MODEL_CLASSES:
+        return MODEL_CLASSES[method]
+    name = "S1LM_" + lm_eval_name(method)[3:]
+    cls = type(name, (S1MethodLM,), {"METHOD": method, "__module__": __name__})
+    MODEL_CLASSES[method] = cls
+    globals()[name] = cls
+    return cls
+
+
+def __getattr__(name: str) -> Any:
+    """Lazy registry placeholders name generated classes (`S1LM_<method>`); build them on first access."""
+    if name.startswith("S1LM_"):
+        from s1eval.control.methods import method_names
+
+        for method in method_names():
+            if "S1LM_" + lm_eval_name(method)[3:] == name:
+                return model_class(method)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,107 @@
+"""Make lm-eval know s1eval: model names, task directory, stock-task ledgers, one-line CLI errors.
+
+`register()` is what the import hook (`_hook.py`, installed by a .pth file) runs when lm-eval loads its model
+registry, and what `s1eval lm-eval` and Python users call directly. Order matters in lm-eval 0.4.13:
+`get_model` imports `lm_eval.models` (which registers every built-in model) only while the registry is
+empty, so `lm_eval.models` is imported *before* any s1 name is added, or every built-in model would vanish.
+
+Names are registered as lazy placeholders ("module:Class"), so nothing heavy (torch, transformers) is
+imported until a run picks an s1 model.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+MODELS_MODULE = "s1eval.integrations.lm_eval.models"
+STATIC_CLASSES = {
+    "bf": "S1BudgetForcingLM",
+    "tcc": "S1TokenConditionalLM",
+    "tcc+bf": "S1TokenConditionalBFLM",
+    "scc": "S1StepConditionalLM",
+    "scc+bf": "S1StepConditionalBFLM",
+    "ccc": "S1ClassConditionalLM",
+    "rs": "S1RejectionSamplingLM",
+    "vote": "S1MajorityVoteLM",
+}
+
+
+def model_names() -> dict[str, str]:
+    """lm-eval name -> lazy target for every method in s1eval's registry (bf always; the rest once they exist)."""
+    from s1eval.control.methods import method_names
+    from s1eval.integrations.lm_eval.naming import lm_eval_name
+
+    out = {}
+    for method in method_names():
+        cls = STATIC_CLASSES.get(method) or "S1LM_" + lm_eval_name(method)[3:]
+        out[lm_eval_name(method)] = f"{MODELS_MODULE}:{cls}"
+    return out
+
+
+def register_models() -> list[str]:
+    """Add the s1 model names to lm-eval's model registry (after its built-ins); returns the names added."""
+    import lm_eval.models  # noqa: F401  (built-ins first: see the module docstring)
+    from lm_eval.api.registry import model_registry
+
+    added = []
+    for name, target in model_names().items():
+        if name not in model_registry:  # already there: an entry point, or an earlier register()
+            model_registry.register(name, target=target)
+            added.append(name)
+    return added
+
+
+def install_patches() -> None:
+    """Task discovery and stock-task ledgers (see patches.py); imports the lm-eval modules they patch."""
+    import lm_eval.api.task
+    import lm_eval.tasks.manager
+
+    from s1eval.integrations.lm_eval.patches import patch_process_results, patch_task_manager
+
+    patch_task_manager(lm_eval.tasks.manager)
+    patch_process_results(lm_eval.api.task)
+
+
+def register() -> list[str]:
+    """Everything lm-eval needs to run s1eval's models and tasks; safe to call any number of times."""
+    added = register_models()
+    install_patches()
+    install_cli_errors()
+    return added
+
+
+# --------------------------------------------------------------------------- one-line errors in the CLI
+def _is_lm_eval_cli() -> bool:
+    argv0 = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return argv0 in ("lm_eval", "lm-eval") or (argv0 == "__main__.py" and "lm_eval" in sys.argv[0])
+
+
+def install_cli_errors(force: bool = False) -> None:
+    """In the lm-eval command, print s1eval's user errors as one line (exit status 1) instead of a traceback.
+
+    Only errors s1eval raises on purpose (S1EvalError, EngineError) are shortened; anything else keeps
+    Python's usual report. Nothing changes in a program that merely imports lm_eval.
+    """
+    if not (force or _is_lm_eval_cli()) or getattr(sys.excepthook, "__s1eval__", False):
+        return
+    previous = sys.excepthook
+
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+        if is_user_error(exc):
+            prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "lm-eval"
+            prog = "lm-eval" if prog == "__main__.py" else prog
+            print(f"{prog}: error: {exc}", file=sys.stderr)
+            return
+        previous(exc_type, exc, tb)
+
+    hook.__s1eval__ = True  # type: ignore[attr-defined]
+    sys.excepthook = hook
+
+
+def is_user_error(exc: BaseException) -> bool:
+    from s1eval.engines.base import EngineError
+    from s1eval.errors import S1EvalError
+
+    return isinstance(exc, (S1EvalError, EngineError))

@@ -1,0 +1,140 @@
+"""The lm-eval adapter's pure parts: argument splitting, prompts, stop strings, argv, ledger aggregation, hook."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+from s1eval.control.budget_forcing import BudgetForcingConfig
+from s1eval.errors import ConfigError
+from s1eval.integrations.lm_eval.args import split_gen_kwargs, split_model_args
+from s1eval.integrations.lm_eval.cli import lm_eval_argv
+from s1eval.integrations.lm_eval.naming import lm_eval_name
+from s1eval.integrations.lm_eval.patches import tasks_dir, with_tasks_dir
+from s1eval.integrations.lm_eval.prompts import cut_at_stops, question_from_context, split_history
+from s1eval.integrations.lm_eval.response import S1Response, in_budget_share
+
+
+def split(**kwargs):
+    return split_model_args(kwargs, BudgetForcingConfig, "bf", "s1_bf")
+
+
+def test_model_args_go_to_wrapper_engine_and_method():
+    args = split(
+        pretrained="m", max_thinking_tokens=8000, num_extensions=2, extension_string="Wait", dtype="bfloat16",
+        batch_size="auto", max_batch_size=4, device="cpu", seed=3, temperature=0.6,
+    )
+    assert args.pretrained == "m" and args.engine == "hf" and args.seed == 3
+    assert args.engine_options == {"batch_size": 4, "device": "cpu", "dtype": "bfloat16"}
+    assert args.settings == {
+        "max_thinking_tokens": 8000, "num_extensions": 2, "extension_string": "Wait", "temperature": 0.6,
+    }
+
+
+def test_unknown_model_arg_is_one_line_naming_the_valid_keys():
+    with pytest.raises(ConfigError) as info:
+        split(pretrained="m", max_thinking_tokns=10)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "max_thinking_tokns" in message and "max_thinking_tokens" in message and "pretrained" in message
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"max_thinking_tokens": 1}, "pretrained="),
+        ({"pretrained": "m", "engine": "tpu"}, "engine='tpu'"),
+        ({"pretrained": "m", "batch_size": 0}, "batch_size"),
+        ({"pretrained": "m", "return_text": "all"}, "return_text"),
+    ],
+)
+def test_bad_wrapper_args_are_refused(kwargs, needle):
+    with pytest.raises(ConfigError) as info:
+        split(**kwargs)
+    assert needle in str(info.value)
+
+
+def test_gen_kwargs_map_to_answer_limits_sampling_and_overrides():
+    gen = split_gen_kwargs(
+        {"until": "Question:", "max_gen_toks": 64, "do_sample": True, "temperature": 0.7, "max_thinking_tokens": 50},
+        BudgetForcingConfig,
+        "s1_bf",
+    )
+    assert gen.until == ("Question:",) and gen.max_gen_toks == 64 and gen.do_sample is True
+    assert gen.overrides == {"temperature": 0.7, "max_thinking_tokens": 50}
+
+
+def test_base_model_answer_cue_is_dropped_from_the_user_message():
+    assert question_from_context("Question: 1+1?\nAnswer:") == "Question: 1+1?"
+    assert question_from_context("What is 2+2?") == "What is 2+2?"
+    assert question_from_context("Answer:") == "Answer:"  # nothing else: kept as is
+
+
+def test_chat_history_must_be_one_user_turn():
+    assert split_history([{"role": "system", "content": "S"}, {"role": "user", "content": "Q"}], "m") == ("S", "Q")
+    with pytest.raises(ConfigError, match="fewshot_as_multiturn"):
+        split_history([{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}], "m")
+
+
+def test_until_cuts_the_answer_at_the_first_stop():
+    assert cut_at_stops("42\nQuestion: next", ["Question:", "</s>"]) == "42\n"
+    assert cut_at_stops("no stop here", ["Question:"]) == "no stop here"
+
+
+def test_response_keeps_its_ledger_through_pickle():
+    response = S1Response("ans", answer="ans", thinking="t", output="t|ans", ledger={"budget": 4})
+    back = pickle.loads(pickle.dumps(response))
+    assert back == "ans" and back.ledger == {"budget": 4} and back.thinking == "t"
+    assert str(back) == "ans" and type(str(back)) is str
+
+
+def test_in_budget_share_counts_ledgers_only():
+    ledgers = [{"budget": 10, "thinking_tokens": 10}, {"budget": 10, "thinking_tokens": 11}, None]
+    assert in_budget_share(ledgers) == 0.5
+    assert in_budget_share([[{"budget": None, "thinking_tokens": 99}]]) == 1.0
+
+
+def test_lm_eval_names():
+    assert lm_eval_name("bf") == "s1_bf" and lm_eval_name("tcc+bf") == "s1_tcc_bf"
+
+
+def test_wrapper_adds_the_task_directory_once():
+    assert lm_eval_argv(["--model", "s1_bf"], "/t") == ["--model", "s1_bf", "--include_path", "/t"]
+    assert lm_eval_argv(["ls", "tasks"], "/t") == ["ls", "tasks", "--include_path", "/t"]
+    assert lm_eval_argv(["run", "--include_path", "/mine"], "/t") == ["run", "--include_path", "/mine"]
+    assert lm_eval_argv(["--help"], "/t") == ["--help"]
+    ours = str(tasks_dir())
+    assert (tasks_dir() / "s1_math500.yaml").is_file()
+    assert with_tasks_dir(None) == [ours]
+    assert with_tasks_dir(["/x", ours]) == ["/x", ours]
+
+
+HOOK_PROBE = """
+import json, lm_eval.api.registry as r, lm_eval.tasks.manager as m
+print(json.dumps({
+    "hf": "hf" in r.model_registry,
+    "s1": sorted(k for k in r.model_registry if k.startswith("s1_")),
+    "patched": getattr(m.TaskManager.__init__, "__s1eval_patched__", False),
+}))
+"""
+
+
+def probe(**env_extra: str) -> dict:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **env_extra}
+    out = subprocess.run([sys.executable, "-c", HOOK_PROBE], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_pth_hook_registers_in_a_fresh_interpreter_and_can_be_turned_off():
+    on = probe()
+    assert on["hf"] and on["patched"]  # lm-eval's built-ins kept, the task directory added
+    assert {"s1_bf", "s1_tcc", "s1_tcc_bf", "s1_vote"} <= set(on["s1"])
+    off = probe(S1EVAL_NO_LM_EVAL_HOOK="1")
+    assert off == {"hf": False, "s1": [], "patched": False}  # lm-eval untouched (it loads built-ins lazily)
