@@ -275,9 +275,12 @@ class HFEngine:
         ids: torch.Tensor,
         new_mask: torch.Tensor,
         positions: torch.Tensor,
-        appended: Sequence[Sequence[int]] | None = None,
+        appended: Sequence[Sequence[int]],
     ) -> torch.Tensor:
-        """Run new columns through the model, extend the cache and bookkeeping; last-column logits."""
+        """Run new columns through the model, extend the cache and bookkeeping; last-column logits.
+
+        Each row's new tokens (`appended[i]`) are right-aligned in `ids`; columns before them are holes.
+        """
         t0 = batch.mask.shape[1]
         batch.mask = torch.cat([batch.mask, new_mask], dim=1)
         out = self.model(
@@ -290,15 +293,11 @@ class HFEngine:
         )
         new_cache = getattr(out, self._cache_kwarg, None)
         batch.cache = new_cache if new_cache is not None else out.past_key_values
-        width = ids.shape[1]
-        for i, row in enumerate(batch.rows):
-            live = new_mask[i].nonzero().flatten().tolist()
-            if not live:
-                continue
-            toks = appended[i] if appended is not None else [int(ids[i, j]) for j in live]
-            row.cached.extend(toks)
-            row.phys.extend(t0 + j for j in live)
-            assert len(toks) == len(live) <= width
+        end = t0 + ids.shape[1]
+        for row, toks in zip(batch.rows, appended, strict=True):
+            if toks:
+                row.cached.extend(toks)
+                row.phys.extend(range(end - len(toks), end))
         return out.logits[:, -1, :].float()
 
     def _decode(
@@ -311,6 +310,13 @@ class HFEngine:
         stop_sets = [set(r.stop_token_ids) for r in requests]
         matchers = [StopStringMatcher(self.tokenizer, r.stop_strings) for r in requests]
         generators = [make_generator(r.seed, r.sampling.greedy) for r in requests]
+        plain_greedy = [
+            r.sampling.greedy
+            and r.sampling.repetition_penalty == 1.0
+            and not r.sampling.frequency_penalty
+            and not r.sampling.presence_penalty
+            for r in requests
+        ]
         for i, req in enumerate(requests):
             if req.max_new_tokens <= 0:
                 done[i] = True
@@ -321,14 +327,18 @@ class HFEngine:
             positions = torch.zeros((n, 1), dtype=torch.long)
             fed: list[list[int]] = [[] for _ in range(n)]
             for i, req in enumerate(requests):
+                if not done[i] and len(outputs[i]) < req.min_new_tokens and stop_sets[i]:
+                    logits[i, list(stop_sets[i])] = float("-inf")
+            greedy_choice = torch.argmax(logits, dim=-1).tolist()  # one sync for every plain greedy row
+            for i, req in enumerate(requests):
                 if done[i]:
                     continue
-                row_logits = logits[i].clone()
-                if req.sampling.repetition_penalty != 1.0 or req.sampling.frequency_penalty or req.sampling.presence_penalty:
+                if plain_greedy[i]:
+                    token = greedy_choice[i]
+                else:
+                    row_logits = logits[i].clone()
                     apply_penalties(row_logits, req.sampling, req.context_ids, outputs[i])
-                if len(outputs[i]) < req.min_new_tokens and stop_sets[i]:
-                    row_logits[list(stop_sets[i])] = float("-inf")
-                token = select_token(row_logits, req.sampling, generators[i])
+                    token = select_token(row_logits, req.sampling, generators[i])
                 if token in stop_sets[i]:
                     done[i] = True
                     results[i] = self._result(outputs[i], "stop_token", stop_token=token)

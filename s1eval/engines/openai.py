@@ -375,7 +375,9 @@ class OpenAIEngine:
     def _raise_bad_request(self, url: str, status: int, message: str) -> None:
         low = message.lower()
         message = self._redact(message)
-        if "pinned" in low or ("model" in low and ("not exist" in low or "not found" in low or status == 404)):
+        if "pinned" in low or (
+            "model" in low and ("not exist" in low or "not found" in low or status == 404)
+        ):
             served = self._served_models(url)
             hint = f"pass model= one of {served}" if served else "pass the model name the server serves"
             raise EngineError(f"the server at {url} does not serve {self.served_model!r}: {message}; {hint}")

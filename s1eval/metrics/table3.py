@@ -95,7 +95,7 @@ def _safe_scaling(points: dict[float, float], unit: Unit) -> float:
 def method_summary(
     frame: pd.DataFrame,
     unit: Unit = "log2",
-    bounds: Bounds = "set",
+    bounds: Bounds = "own",
     level: Literal["sample", "run"] = "sample",
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,

@@ -100,7 +100,7 @@ def write_report(
     out_dir: str | Path,
     title: str = "s1eval report",
     unit: Unit = "log2",
-    bounds: Bounds = "set",
+    bounds: Bounds = "own",
     resamples: int = 10_000,
     seed: int = 0,
 ) -> Report:

@@ -54,10 +54,10 @@ def print_leaderboard(report: Report, console: Console | None = None) -> None:
 )
 @click.option(
     "--control-range",
-    type=click.Choice(["set", "own"]),
-    default="set",
+    type=click.Choice(["own", "set"]),
+    default="own",
     show_default=True,
-    help="Control counts thinking inside [min, max] of the budget set, or inside each sample's own budget.",
+    help="Control counts thinking inside each sample's own budget [0, budget], or [min, max] of the budget set.",
 )
 @click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every bootstrap.")

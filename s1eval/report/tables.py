@@ -45,7 +45,7 @@ def _sort(frame: pd.DataFrame, extra: list[str] | None = None) -> pd.DataFrame:
 def leaderboard(
     frame: pd.DataFrame,
     unit: Unit = "log2",
-    bounds: Bounds = "set",
+    bounds: Bounds = "own",
     resamples: int = 10_000,
     seed: int = 0,
 ) -> pd.DataFrame:

@@ -30,6 +30,7 @@ def vllm_engine(monkeypatch, tiny_model_path):
     )
 
 
+@pytest.mark.slow
 def test_bf_through_vllm_equals_hf(vllm_engine, tiny_engine):
     assert _bf(vllm_engine) == _bf(tiny_engine)
     llm = vllm_engine.llm
@@ -39,6 +40,7 @@ def test_bf_through_vllm_equals_hf(vllm_engine, tiny_engine):
     assert sp.ignore_eos and not sp.skip_special_tokens and sp.stop_token_ids and sp.max_tokens == 10
 
 
+@pytest.mark.slow
 def test_sampled_with_seeds_equals_hf(vllm_engine, tiny_engine):
     config = BudgetForcingConfig(
         max_thinking_tokens=16,

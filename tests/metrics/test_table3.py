@@ -59,14 +59,16 @@ def test_method_summary_by_hand(bf_frame):
     assert row["performance"] == 75.0
     assert row["n_budgets"] == 3
     assert row["best_budget"] == 4000
-    # [1000, 4000]: only the 900-token sample is outside -> 11/12
-    assert row["control"] == pytest.approx(100 * 11 / 12)
+    # own budgets (the default): every sample is within [0, its budget] -> 100%
+    assert row["control"] == 100.0
+    # [1000, 4000] of the set: only the 900-token sample is outside -> 11/12
+    assert method_summary(bf_frame, bounds="set").iloc[0]["control"] == pytest.approx(100 * 11 / 12)
 
 
 def test_control_readings(bf_frame):
     assert control_of_frame(bf_frame, bounds="own") == 1.0
     # per run: means 975 (outside [1000, 4000]), 2000, 3750 -> 2/3
-    assert control_of_frame(bf_frame, level="run") == pytest.approx(2 / 3)
+    assert control_of_frame(bf_frame, bounds="set", level="run") == pytest.approx(2 / 3)
 
 
 def test_ties_pick_the_cheapest_budget():
@@ -88,7 +90,8 @@ def test_single_budget():
     assert math.isnan(row["scaling"])
     assert row["performance"] == 75.0
     assert row["n_budgets"] == 1
-    assert row["control"] == 75.0  # [2048, 2048]
+    assert row["control"] == 100.0  # every sample within its own budget
+    assert method_summary(frame, bounds="set").iloc[0]["control"] == 75.0  # [2048, 2048]
     assert control_of_frame(frame, bounds="own") == 1.0
 
 

@@ -11,7 +11,8 @@ hf provider cannot do that, and it is what a thinking prefix or a forced answer 
 
 Model args (`-M key=value`): format (s1, r1, auto), join_window_s; hf: batch_size, dtype, device, revision,
 trust_remote_code, attn_implementation; vllm: the engine's options; openai: the engine's options (the server
-URL comes from --model-base-url or -M base_url). s1fake: thinking, answer, tokenizer (a local path; default
+URL from --model-base-url or -M base_url, the key from the variable -M api_key_env names, default
+OPENAI_API_KEY, so it never lands in the log; -M tokenizer=<path> where the served name is not loadable). s1fake: thinking, answer, tokenizer (a local path; default
 the tiny test tokenizer), format.
 """
 
@@ -68,11 +69,8 @@ class S1EngineAPI(ModelAPI):
     def create_engine(self, model_name: str, options: dict[str, Any]) -> Engine:
         from s1eval.engines import create_engine
 
-        if self.engine_kind == "openai":
-            if self.base_url and "base_url" not in options:
-                options["base_url"] = self.base_url
-            if self.api_key and "api_key" not in options:
-                options["api_key"] = self.api_key
+        if self.engine_kind == "openai" and self.base_url and "base_url" not in options:
+            options["base_url"] = self.base_url  # the key is read from -M api_key_env (OPENAI_API_KEY)
         return create_engine(self.engine_kind, model_name, **options)
 
     # ------------------------------------------------------------------ Inspect's ModelAPI surface

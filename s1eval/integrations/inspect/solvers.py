@@ -107,10 +107,10 @@ def control(
     """
     chosen = get_method(method)  # an unknown method fails when the task is built, not per sample
     sweep = parse_budgets(budgets)
-    prepared: dict[int, PreparedMethod] = {}
+    prepared: dict[tuple[int, str], PreparedMethod] = {}
 
     def prepare(batcher: EngineBatcher, fmt_default: str, config: GenerateConfig) -> PreparedMethod:
-        key = id(batcher)
+        key = (id(batcher), config.model_dump_json(exclude_none=True))  # per engine and generate settings
         if key not in prepared:
             values = _settings(chosen, max_thinking_tokens, sweep, settings, config)
             prepared[key] = prepare_method(batcher.engine, chosen.name, values, format or fmt_default)

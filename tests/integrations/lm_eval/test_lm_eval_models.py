@@ -110,7 +110,9 @@ def test_simple_evaluate_runs_own_and_stock_tasks(tiny_model_path, tmp_path):
     from s1eval.integrations.lm_eval.patches import tasks_dir
 
     register()
-    rows = [json.loads(line) for line in Path("tasks/data/aime24.jsonl").read_text().splitlines()[:2]]
+    from s1eval.data.shipped import shipped_path
+
+    rows = [json.loads(line) for line in shipped_path("aime24").read_text().splitlines()[:2]]
     local = tmp_path / "aime24.jsonl"
     local.write_text("".join(json.dumps({"Problem": r["problem"], "Answer": int(r["answer"])}) + "\n" for r in rows))
     stock = load_yaml(Path(lm_eval.__file__).parent / "tasks" / "aime" / "aime24.yaml", resolve_func=True)

@@ -1,0 +1,31 @@
+"""`make bench`: run every benchmark script; each prints its figures and saves them under benchmarks/results/.
+
+`python -m benchmarks bf scoring` runs only the named ones.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+
+BENCHMARKS = ("bf", "scoring", "curation", "methods", "openai_engine")
+
+
+def main(names: list[str]) -> int:
+    failed = []
+    for name in names or BENCHMARKS:
+        module = importlib.import_module(f"benchmarks.{name}")
+        print(f"== {name}", flush=True)
+        start = time.perf_counter()
+        try:
+            module.main()
+        except Exception as exc:  # one failing benchmark must not hide the others' figures
+            print(f"!! {name} failed: {type(exc).__name__}: {exc}", flush=True)
+            failed.append(name)
+        print(f"== {name} took {time.perf_counter() - start:.1f} s", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

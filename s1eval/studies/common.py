@@ -1,0 +1,176 @@
+"""What both studies share: benchmarks by name or path, one resumable run per table cell, and the result.
+
+A study is a grid of (row, benchmark) cells. Each cell is an ordinary `s1eval eval` run directory under
+`<work>/runs/<row>/<benchmark>`, so `s1eval report` reads it, and a rerun of the study resumes every cell from
+its own samples. A cell directory made with other settings is refused rather than mixed into the table.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from s1eval.control.methods import PreparedMethod
+from s1eval.data import Problem, data_hash, load_benchmark
+from s1eval.errors import ConfigError
+from s1eval.report.plots import safe_name
+from s1eval.runs.evaluate import RunSpec, evaluate, settings_dict
+from s1eval.runs.store import ENGINE_VOLATILE_KEYS, RunStore, canonical_json
+
+Benchmarks = str | Sequence[str] | Mapping[str, Sequence[Problem]]
+"""'aime24,math500', ['aime24', 'rows.jsonl', 'gpqa_diamond=/data/gpqa.csv'], or {name: problems}."""
+
+
+@dataclass
+class StudyResult:
+    """A finished study: its table (one row per strategy or subset), the cell runs and the files written."""
+
+    name: str
+    table: pd.DataFrame
+    out_dir: Path
+    runs: dict[tuple[str, str], Path]
+    files: list[Path] = field(default_factory=list)
+    findings: list[Any] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def markdown(self) -> Path:
+        return self.out_dir / "report.md"
+
+    @property
+    def html(self) -> Path:
+        return self.out_dir / "index.html"
+
+
+SHIPPED_LAYOUT = ("aime24", "aime25", "math500")
+"""Benchmarks whose NAME=PATH form reads your own copy in the shipped layout (and keeps the benchmark's kind)."""
+
+
+def split_benchmarks(benchmarks: str | Sequence[str]) -> list[str]:
+    items = benchmarks.split(",") if isinstance(benchmarks, str) else list(benchmarks)
+    items = [str(b).strip() for b in items if str(b).strip()]
+    if not items:
+        raise ConfigError("give at least one benchmark, e.g. --benchmarks aime24,math500")
+    return items
+
+
+def benchmark_name(item: str) -> str:
+    """The cell name of a benchmark: 'aime24', the stem of 'data/rows.jsonl', the name of 'name=path'."""
+    name = item.split("=", 1)[0] if "=" in item else item
+    return Path(name).stem if name.endswith(".jsonl") else name
+
+
+def load_benchmarks(benchmarks: Benchmarks, *, limit: int | None = None, seed: int = 0) -> dict[str, list[Problem]]:
+    """Benchmark name -> its problems (the first `limit`), in the order given; names must be unique."""
+    if isinstance(benchmarks, Mapping):
+        loaded = {str(k): list(v)[:limit] if limit else list(v) for k, v in benchmarks.items()}
+    else:
+        loaded = {}
+        for item in split_benchmarks(benchmarks):
+            name = benchmark_name(item)
+            if name in loaded:
+                raise ConfigError(f"benchmark {name!r} is given twice; name one with NAME=PATH")
+            source, _, path = item.partition("=")
+            if path and path.endswith(".jsonl") and source.lower() not in SHIPPED_LAYOUT:
+                source = "jsonl"  # NAME=rows.jsonl: custom rows under their own name
+            loaded[name] = load_benchmark(source, path or None, limit=limit, seed=seed)
+    for name, problems in loaded.items():
+        if not problems:
+            raise ConfigError(f"benchmark {name!r} has no questions; check its file or --limit")
+    return loaded
+
+
+def cell_dir(work_dir: Path, row_key: str, benchmark: str) -> Path:
+    return Path(work_dir) / "runs" / safe_name(row_key) / safe_name(benchmark)
+
+
+def _identity(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest fields that decide a run's samples (JSON round-tripped, so tuples and lists compare equal)."""
+    engine = {k: v for k, v in dict(manifest.get("engine") or {}).items() if k not in ENGINE_VOLATILE_KEYS}
+    fields = {
+        "model": manifest.get("model"),
+        "method": manifest.get("method"),
+        "settings": manifest.get("settings"),
+        "budgets": manifest.get("budgets"),
+        "benchmark": manifest.get("benchmark"),
+        "data_hash": manifest.get("data_hash"),
+        "engine": engine,
+    }
+    return json.loads(canonical_json(fields))
+
+
+def check_cell(run_dir: Path, prepared: PreparedMethod, problems: Sequence[Problem], spec: RunSpec) -> None:
+    """Refuse to resume a cell whose run was made with another model, data or settings (the table would mix
+    both); the error names the differing fields and the fix."""
+    old = RunStore(run_dir).read_manifest()
+    if old is None:
+        return
+    want = {
+        "model": prepared.engine.model_id,
+        "method": prepared.method.name,
+        "settings": settings_dict(prepared.config)
+        | {"format": prepared.fmt.name, "samples": spec.samples, "seed": spec.seed},
+        "budgets": prepared.budgets(spec.budgets),
+        "benchmark": spec.benchmark,
+        "data_hash": data_hash(problems),
+        "engine": prepared.engine.describe(),
+    }
+    a, b = _identity(old), _identity(want)
+    differ = sorted(k for k in a if a[k] != b[k])
+    if differ:
+        raise ConfigError(
+            f"{run_dir} holds a run with a different {', '.join(differ)}; "
+            "delete that folder or give the study another --work-dir"
+        )
+
+
+def run_cell(
+    prepared: PreparedMethod,
+    problems: Sequence[Problem],
+    run_dir: Path,
+    spec: RunSpec,
+    *,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """One table cell: evaluate (resuming whatever the run directory already holds) and return its records."""
+    check_cell(run_dir, prepared, problems, spec)
+    if not progress:
+        return evaluate(prepared, problems, run_dir, spec)
+    from tqdm.auto import tqdm
+
+    total = len(problems) * spec.samples
+    with tqdm(total=total, desc=f"{spec.label} on {spec.benchmark}", unit="sample", leave=False) as bar:
+        return evaluate(prepared, problems, run_dir, spec, progress=bar.update)
+
+
+def release_engine(engine: Any) -> None:
+    """Free an engine's memory before the next model loads (the ablation holds one model at a time)."""
+    for name in ("release", "close"):
+        method: Callable[[], None] | None = getattr(engine, name, None)
+        if callable(method):
+            method()
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:  # pragma: no cover - engines other than hf run without torch
+        pass
+
+
+def display_path(path: Path, base: Path) -> str:
+    """A path relative to the study's output folder, else to the working directory (reports carry no machine
+    paths where they can be avoided)."""
+    for root in (Path(base), Path.cwd()):
+        try:
+            return str(Path(path).resolve().relative_to(root.resolve()))
+        except ValueError:
+            continue
+    return str(path)
