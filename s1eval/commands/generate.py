@@ -19,7 +19,7 @@ def read_prompts(path: Path) -> list[dict[str, Any]]:
         raise DataError(f"input file {path} does not exist; give a JSONL file with one {{\"id\", \"prompt\"}} per line")
     rows = []
     seen: set[str] = set()
-    for lineno, row in read_jsonl(path, strict=True):
+    for lineno, row in read_jsonl(path):
         if not isinstance(row, dict) or not isinstance(row.get("prompt"), str) or not row["prompt"].strip():
             raise DataError(f"{path} line {lineno}: each row needs a non-empty string field 'prompt'")
         rid = str(row.get("id", lineno))
@@ -54,7 +54,7 @@ def generate_command(input_path: Path, output_path: Path, chunk_size: int, **opt
     budgets = prepared.budgets(choice.budgets)
     sweep = choice.budgets is not None
 
-    done = {(r.get("id"), r.get("budget") if sweep else None) for _, r in read_jsonl(output_path)} if output_path.exists() else set()
+    done = {(r.get("id"), r.get("budget") if sweep else None) for _, r in read_jsonl(output_path, skip_torn_tail=True)} if output_path.exists() else set()
     todo = [r for r in rows if any((r["id"], b if sweep else None) not in done for b in budgets)]
     if len(todo) < len(rows):
         click.echo(f"resuming: {len(rows) - len(todo)} of {len(rows)} prompts already in {output_path}", err=True)

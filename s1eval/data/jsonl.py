@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from s1eval.data.problem import Problem
 from s1eval.errors import DataError
+from s1eval.runs.jsonl import read_jsonl
 from s1eval.scoring.extract import KINDS, to_integer
 
 _ID_FIELDS = ("id", "unique_id")
@@ -15,25 +15,12 @@ _QUESTION_FIELDS = ("question", "problem")
 _ANSWER_FIELDS = ("answer",)
 
 
-def read_jsonl(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
-    """(line number, object) for every non-blank line; a bad line is a one-line DataError naming it."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(
-                    f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
-                ) from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            rows.append((lineno, row))
+def read_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, object) for every row; a bad or non-object line is a one-line DataError naming it."""
+    rows = read_jsonl(path)
+    for lineno, row in rows:
+        if not isinstance(row, dict):
+            raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
     if not rows:
         raise DataError(f"{path}: the file has no rows")
     return rows
@@ -50,7 +37,7 @@ def problems_from_jsonl(
     path = Path(path)
     problems: list[Problem] = []
     seen: dict[str, int] = {}
-    for lineno, row in read_jsonl(path):
+    for lineno, row in read_rows(path):
         where = f"{path}:{lineno}"
         question = _first(row, _QUESTION_FIELDS)
         answer = _first(row, _ANSWER_FIELDS)

@@ -24,6 +24,7 @@ import pandas as pd
 
 from s1eval.errors import DataError
 from s1eval.metrics.frame import normalise
+from s1eval.runs.jsonl import read_jsonl
 
 LM_EVAL_METRICS: tuple[str, ...] = ("exact_match", "acc", "correct", "score", "pass@1", "accuracy")
 _MODEL_KEYS: tuple[str, ...] = ("pretrained", "model", "model_name", "path", "model_path")
@@ -82,18 +83,7 @@ def is_s1eval_run(path: Path) -> bool:
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise DataError(
-                    f"{path}:{lineno}: not valid JSON ({exc.msg}); fix or drop that line"
-                ) from exc
-    return rows
+    return [row for _, row in read_jsonl(path, skip_torn_tail=True)]
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -1,70 +1,101 @@
-"""JSON Lines reading and crash-safe appending.
+"""JSON Lines: reading with one-line errors, and crash-safe appending. The one implementation in s1eval.
 
-A record is one line written with a single `write` and flushed + fsynced, so a killed process leaves at most
-one torn last line, which readers skip (and `JsonlWriter` cuts off before appending again).
+A record is written as whole lines with a single `write`, flushed and fsynced, so a killed process leaves at
+most one torn last line (no newline after it). Readers can skip it; writers cut it off before appending.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from s1eval.errors import DataError
 
 
-def read_jsonl(path: Path | str, *, strict: bool = False) -> Iterator[tuple[int, Any]]:
-    """Yield (line number, parsed row). Non-strict mode skips a torn last line; strict mode names bad lines."""
+def read_jsonl(path: Path | str, *, skip_torn_tail: bool = False) -> list[tuple[int, Any]]:
+    """(line number, parsed value) for every non-blank line.
+
+    A bad line is a one-line DataError naming the file and line; with `skip_torn_tail`, a bad *last* line
+    without a newline (a write cut short by a kill) is skipped instead.
+    """
     path = Path(path)
-    with path.open("r", encoding="utf-8") as fh:
-        lines = fh.read().split("\n")
-    last = len(lines)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    rows = []
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            yield lineno, json.loads(line)
+            rows.append((lineno, json.loads(line)))
         except json.JSONDecodeError as exc:
-            torn = lineno == last and not strict  # no newline after it: a write cut short
-            if torn:
-                return
-            raise DataError(f"{path} line {lineno}: not valid JSON ({exc.msg}); fix or remove that line") from exc
+            if skip_torn_tail and lineno == len(lines):
+                break
+            raise DataError(f"{path}:{lineno}: not valid JSON ({exc.msg}); fix or remove that line") from None
+    return rows
 
 
-def _cut_torn_tail(path: Path) -> None:
-    """Drop a partial last line left by a killed writer."""
-    if not path.exists() or path.stat().st_size == 0:
+def cut_torn_tail(path: Path | str) -> None:
+    """Drop a partial last line left by a killed writer, so the file is whole lines again."""
+    path = Path(path)
+    if not path.exists():
         return
-    with path.open("rb+") as fh:
-        data = fh.read()
-        if data.endswith(b"\n"):
+    with open(path, "rb+") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        if size == 0:
             return
-        cut = data.rfind(b"\n") + 1
-        fh.seek(cut)
-        fh.truncate()
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return
+        fh.truncate(_after_last_newline(fh, size))
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _after_last_newline(fh, size: int) -> int:
+    block = 65536
+    pos = size
+    while pos > 0:
+        start = max(0, pos - block)
+        fh.seek(start)
+        chunk = fh.read(pos - start)
+        idx = chunk.rfind(b"\n")
+        if idx >= 0:
+            return start + idx + 1
+        pos = start
+    return 0
+
+
+def append_jsonl(path: Path | str, records: Iterable[Mapping[str, Any]]) -> int:
+    """Append records durably (one write, flush, fsync); returns how many were written."""
+    lines = [json.dumps(dict(r), ensure_ascii=False, default=str) + "\n" for r in records]
+    if not lines:
+        return 0
+    with open(path, "ab") as fh:
+        fh.write("".join(lines).encode("utf-8"))
+        fh.flush()
+        os.fsync(fh.fileno())
+    return len(lines)
 
 
 class JsonlWriter:
-    """Append records to a JSONL file, each durable once `write_many` returns."""
+    """Append to a JSONL file across many calls, each durable once `write_many` returns."""
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
 
     def __enter__(self) -> JsonlWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        _cut_torn_tail(self.path)
-        self._fh = self.path.open("a", encoding="utf-8")
+        cut_torn_tail(self.path)
         return self
 
-    def write_many(self, records: Iterable[dict[str, Any]]) -> None:
-        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-        if not text:
-            return
-        self._fh.write(text)
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+    def write_many(self, records: Iterable[Mapping[str, Any]]) -> None:
+        append_jsonl(self.path, records)
 
     def __exit__(self, *exc: object) -> None:
-        self._fh.close()
+        return None

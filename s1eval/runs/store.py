@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from s1eval.errors import DataError
+from s1eval.runs.jsonl import append_jsonl, cut_torn_tail, read_jsonl
 
 MANIFEST = "manifest.json"
 SAMPLES = "samples.jsonl"
@@ -120,20 +121,12 @@ class RunStore:
     # ------------------------------------------------------------------ samples
     def append(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Append records, one JSON line each, durably (flush + fsync) and without interleaving threads."""
-        lines = []
-        for rec in records:
-            if not rec.get("key"):
-                raise ValueError("every sample record needs a 'key' (use s1eval.runs.store.sample_key)")
-            lines.append(json.dumps(dict(rec), ensure_ascii=False, default=str) + "\n")
-        if not lines:
-            return
-        data = "".join(lines).encode("utf-8")
+        records = list(records)
+        if any(not rec.get("key") for rec in records):
+            raise ValueError("every sample record needs a 'key' (use s1eval.runs.store.sample_key)")
         with self._lock:
             self._repair()
-            with open(self.samples_path, "ab") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
+            append_jsonl(self.samples_path, records)
 
     def records(self) -> list[dict[str, Any]]:
         """Every record written, in order (a key written twice, e.g. an error then its retry, appears twice)."""
@@ -141,18 +134,7 @@ class RunStore:
             self._repair()
             if not self.samples_path.exists():
                 return []
-            out = []
-            with open(self.samples_path, encoding="utf-8") as fh:
-                for lineno, line in enumerate(fh, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        out.append(json.loads(line))
-                    except json.JSONDecodeError as exc:
-                        raise DataError(
-                            f"{self.samples_path}:{lineno} is not valid JSON ({exc.msg}); remove that line to resume"
-                        ) from exc
-            return out
+            return [row for _, row in read_jsonl(self.samples_path)]
 
     def done(self, *, include_errors: bool = False) -> dict[str, dict[str, Any]]:
         """Records by key, the last one written winning. Engine errors are not done (a rerun retries them)."""
@@ -171,35 +153,7 @@ class RunStore:
         return list(by_key.values())
 
     def _repair(self) -> None:
-        """Cut a torn last line (a run killed mid-write) so the file is whole lines again. Caller holds the lock."""
-        if self._repaired or not self.samples_path.exists():
+        """Cut a torn last line (a run killed mid-write) once, before the first read or append. Caller holds the lock."""
+        if not self._repaired:
+            cut_torn_tail(self.samples_path)
             self._repaired = True
-            return
-        with open(self.samples_path, "rb+") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            if size == 0:
-                self._repaired = True
-                return
-            fh.seek(size - 1)
-            if fh.read(1) != b"\n":
-                end = _last_newline(fh, size)
-                fh.truncate(end)
-                fh.flush()
-                os.fsync(fh.fileno())
-        self._repaired = True
-
-
-def _last_newline(fh, size: int) -> int:
-    """The offset just past the last newline in the file (0 when there is none)."""
-    block = 65536
-    pos = size
-    while pos > 0:
-        start = max(0, pos - block)
-        fh.seek(start)
-        chunk = fh.read(pos - start)
-        idx = chunk.rfind(b"\n")
-        if idx >= 0:
-            return start + idx + 1
-        pos = start
-    return 0

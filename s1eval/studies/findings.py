@@ -69,7 +69,7 @@ def _finding(table: pd.DataFrame, row: str, bench: str, better: str, worse: str,
     """`sign` +1: the table's difference (row - baseline) is better - worse; -1: it is worse - better."""
     diff, low, high = (float(table.loc[row, (bench, m)]) for m in ("diff", "diff_low", "diff_high"))
     if sign < 0:
-        diff, low, high = -diff, -high, -low
+        diff, low, high = 0.0 - diff, 0.0 - high, 0.0 - low  # 0.0 - x: no '-0.0' for a zero difference
     p = float(table.loc[row, (bench, "p_value")])
     n = table.loc[row, (bench, "n_paired")]
     n = 0 if math.isnan(n) else int(n)

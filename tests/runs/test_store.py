@@ -74,7 +74,7 @@ def test_torn_last_line_is_cut_and_appends_continue(tmp_path):
 def test_corrupt_middle_line_names_file_and_line(tmp_path):
     store = RunStore(tmp_path)
     store.samples_path.write_text('{"key": "a"}\nnot json\n{"key": "b"}\n')
-    with pytest.raises(DataError, match=r"samples.jsonl:2 .*remove that line"):
+    with pytest.raises(DataError, match=r"samples.jsonl:2: .*remove that line"):
         store.done()
 
 
