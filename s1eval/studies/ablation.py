@@ -58,7 +58,9 @@ curation YAML config, a CurationConfig, or a DataFrame with the pool's plain col
 
 
 # ------------------------------------------------------------------------------------------------ curation
-def curation_config(pool: Pool, *, subset_size: int | None, seed: int, subsets: Sequence[str]) -> tuple[Any, Any]:
+def curation_config(
+    pool: Pool, *, subset_size: int | None, seed: int, subsets: Sequence[str]
+) -> tuple[Any, Any]:
     """(CurationConfig, canonical pool frame or None) for the study: the pool's own config where it is one,
     with the study's seed, subset names and size."""
     from curation import CurationConfig, config_from_dict, load_config
@@ -75,7 +77,9 @@ def curation_config(pool: Pool, *, subset_size: int | None, seed: int, subsets: 
     else:
         path = Path(pool)
         if not path.exists():
-            raise ConfigError(f"pool {str(pool)!r} not found; give a pool file (jsonl/parquet/csv) or a curation YAML")
+            raise ConfigError(
+                f"pool {str(pool)!r} not found; give a pool file (jsonl/parquet/csv) or a curation YAML"
+            )
         cfg = config_from_dict({"pool": {"path": str(path.resolve()), "columns": {"preset": "plain"}}})
     cfg.seed = seed
     cfg.subsets.names = list(subsets)
@@ -121,7 +125,9 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def training_stamp(config: str | Path, data_file: Path, train_args: Sequence[str], max_steps: int | None) -> dict:
+def training_stamp(
+    config: str | Path, data_file: Path, train_args: Sequence[str], max_steps: int | None
+) -> dict:
     """What decides a trained model: the recipe file, the data, the overrides and the step limit (no paths,
     so a moved work dir still matches)."""
     from training.recipe import resolve_config
@@ -229,7 +235,9 @@ def run_ablation_study(
     out = Path(out_dir)
     work = Path(work_dir) if work_dir is not None else out
 
-    data_files, curated = curate_subsets(pool, work / "data", subset_size=subset_size, seed=seed, subsets=keys)
+    data_files, curated = curate_subsets(
+        pool, work / "data", subset_size=subset_size, seed=seed, subsets=keys
+    )
     summaries: dict[str, dict[str, Any]] = {}
     models: dict[str, Path] = {}
     for key in keys:
@@ -274,7 +282,9 @@ def run_ablation_study(
         resamples=resamples,
         seed=0,
     )
-    findings = ablation_findings(table, [SUBSET_LABELS[k] for k in ("random", "diverse", "longest") if k in keys])
+    findings = ablation_findings(
+        table, [SUBSET_LABELS[k] for k in ("random", "diverse", "longest") if k in keys]
+    )
     first = next(iter(summaries.values()))
     hashes = {b: data_hash(p) for b, p in problems.items()}
     page = StudyPage(
@@ -313,7 +323,13 @@ def run_ablation_study(
     )
     files = write_study(table, page, out)
     return StudyResult(
-        "ablation", table, out, runs, files, findings, {"models": models, "data": data_files, "curation": curated}
+        "ablation",
+        table,
+        out,
+        runs,
+        files,
+        findings,
+        {"models": models, "data": data_files, "curation": curated},
     )
 
 

@@ -66,7 +66,9 @@ def benchmark_name(item: str) -> str:
     return Path(name).stem if name.endswith(".jsonl") else name
 
 
-def load_benchmarks(benchmarks: Benchmarks, *, limit: int | None = None, seed: int = 0) -> dict[str, list[Problem]]:
+def load_benchmarks(
+    benchmarks: Benchmarks, *, limit: int | None = None, seed: int = 0
+) -> dict[str, list[Problem]]:
     """Benchmark name -> its problems (the first `limit`), in the order given; names must be unique."""
     if isinstance(benchmarks, Mapping):
         loaded = {str(k): list(v)[:limit] if limit else list(v) for k, v in benchmarks.items()}
@@ -125,7 +127,7 @@ def check_cell(run_dir: Path, prepared: PreparedMethod, problems: Sequence[Probl
     differ = sorted(k for k in a if a[k] != b[k])
     if differ:
         raise ConfigError(
-            f"{run_dir} holds a run with a different {', '.join(differ)}; "
+            f"{run_dir} holds a run made with other {', '.join(differ)}; "
             "delete that folder or give the study another --work-dir"
         )
 

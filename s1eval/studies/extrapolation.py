@@ -111,7 +111,11 @@ def run_extrapolation_study(
         raise ConfigError(f"strategy names must be unique, got {labels}")
     if BASELINE not in labels:
         raise ConfigError(f"the study compares every strategy with {BASELINE!r}; keep that row")
-    base = {"max_thinking_tokens": max_thinking_tokens, "max_answer_tokens": max_answer_tokens, **(sampling or {})}
+    base = {
+        "max_thinking_tokens": max_thinking_tokens,
+        "max_answer_tokens": max_answer_tokens,
+        **(sampling or {}),
+    }
     for s in strategies:  # every setting is checked before a model is loaded
         validate_method("bf", base | s.settings())
     problems = load_benchmarks(benchmarks, limit=limit, seed=seed)
@@ -139,7 +143,9 @@ def run_extrapolation_study(
         if own_engine:
             release_engine(eng)
 
-    table = study_table(cells, labels, list(problems), BASELINE, index_name="strategy", resamples=resamples, seed=0)
+    table = study_table(
+        cells, labels, list(problems), BASELINE, index_name="strategy", resamples=resamples, seed=0
+    )
     findings = extrapolation_findings(table, row=f"{extensions}x Wait")
     hashes = {b: data_hash(p) for b, p in problems.items()}
     page = StudyPage(

@@ -84,7 +84,9 @@ def extrapolation_findings(table: pd.DataFrame, row: str = "2x Wait") -> list[Fi
     return [_finding(table, row, b, row, baseline, +1) for b in table.attrs["benchmarks"]]
 
 
-def ablation_findings(table: pd.DataFrame, others: Sequence[str] = ("random", "diverse", "longest")) -> list[Finding]:
+def ablation_findings(
+    table: pd.DataFrame, others: Sequence[str] = ("random", "diverse", "longest")
+) -> list[Finding]:
     """The paper's Table 2 finding: s1K scores at least as well as each single-criterion 1K subset."""
     baseline = table.attrs["baseline"]
     return [

@@ -59,7 +59,9 @@ def plot_points(table: pd.DataFrame, budget: Any = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_plots(table: pd.DataFrame, out: Path, slug: str, budget: Any = None) -> dict[str, tuple[Path, Path]]:
+def write_plots(
+    table: pd.DataFrame, out: Path, slug: str, budget: Any = None
+) -> dict[str, tuple[Path, Path]]:
     points = plot_points(table, budget)
     written = {}
     for bench in table.attrs["benchmarks"]:
@@ -118,7 +120,9 @@ def write_study(table: pd.DataFrame, page: StudyPage, out_dir: str | Path) -> li
     sections.append((page.paper_caption, html_page.sortable_table(paper_columns, paper_body)))
     index = out / "index.html"
     index.write_text(
-        html_page.render_page(page.title, page.meta, sections, {b: p for b, (p, _) in plots.items()}, page.notes),
+        html_page.render_page(
+            page.title, page.meta, sections, {b: p for b, (p, _) in plots.items()}, page.notes
+        ),
         encoding="utf-8",
     )
     csv = flat_csv(table, out / "table.csv")

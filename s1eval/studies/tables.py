@@ -73,7 +73,9 @@ def cell_summary(records: Sequence[Mapping[str, Any]]) -> dict[str, float]:
         "accuracy": 100 * interval.estimate,
         "ci_low": 100 * interval.low,
         "ci_high": 100 * interval.high,
-        "mean_thinking": float(np.nanmean(thinking)) if not all(math.isnan(t) for t in thinking) else math.nan,
+        "mean_thinking": float(np.nanmean(thinking))
+        if not all(math.isnan(t) for t in thinking)
+        else math.nan,
         "answered": 100 * sum(r.get("outcome") in ANSWERED for r in records) / len(records),
     }
 
@@ -169,7 +171,9 @@ def display_rows(
     """The paper-style view of a study table: (header, kind) columns and rows of header -> (text, sort value),
     the shape s1eval.report.html.sortable_table and `markdown` take."""
     baseline = table.attrs.get("baseline", "")
-    benchmarks = list(table.attrs.get("benchmarks") or [b for b in table.columns.levels[0] if b != "training"])
+    benchmarks = list(
+        table.attrs.get("benchmarks") or [b for b in table.columns.levels[0] if b != "training"]
+    )
     has_training = "training" in table.columns.get_level_values(0)
     columns: list[tuple[str, str]] = [(row_header, "text")]
     if has_training:
@@ -196,7 +200,9 @@ def display_rows(
             diff = "baseline" if name == baseline else _diff_text(r)
             cells[f"{bench} diff vs {baseline} (95% CI)"] = (diff, r["diff"])
         if has_training:
-            steps, wall, tokens = (table.loc[name, ("training", m)] for m in ("steps", "wall_time_s", "tokens_seen"))
+            steps, wall, tokens = (
+                table.loc[name, ("training", m)] for m in ("steps", "wall_time_s", "tokens_seen")
+            )
             cells["Train steps"] = (_int_text(steps), steps)
             cells["Train time (s)"] = (fmt_num(wall, 1), wall)
             cells["Tokens seen"] = (_int_text(tokens), tokens)
