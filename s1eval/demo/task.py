@@ -24,10 +24,9 @@ from s1eval.data import Problem
 MODULUS = 10
 STEP_SIZES = (1, 2, 3, 4, 6, 7, 8, 9)  # 5 is left out: its period 2 makes half the partial answers right
 OPS = ("add", "sub")
-MAX_STEPS = 12
-LONG_FROM = 7
-"""Problems with at least this many steps are 'long': their traces may stop lazily at LAZY_STEP."""
-LAZY_STEP = 4
+MAX_STEPS = 10
+LAZY_LEFT = 4
+"""Traces of problems with more than LAZY_LEFT steps ('long' problems) may stop once LAZY_LEFT steps are left."""
 KIND = "integer"
 BENCHMARK = "modcounter"
 
@@ -47,7 +46,12 @@ class Spec:
 
     @property
     def long(self) -> bool:
-        return self.n >= LONG_FROM
+        return self.n > LAZY_LEFT
+
+    @property
+    def increment(self) -> int:
+        """The step as an addition mod 10 (subtracting 4 is adding 6): what every trace line adds."""
+        return self.step if self.op == "add" else (MODULUS - self.step) % MODULUS
 
     def question(self) -> str:
         verb = "Add" if self.op == "add" else "Subtract"
@@ -55,19 +59,21 @@ class Spec:
 
     def values(self) -> list[int]:
         """The counter after each step (values[k-1] is the value after step k)."""
-        sign = 1 if self.op == "add" else -1
         out, v = [], self.start
         for _ in range(self.n):
-            v = (v + sign * self.step) % MODULUS
+            v = (v + self.increment) % MODULUS
             out.append(v)
         return out
 
     def answer(self) -> int:
         return self.values()[-1]
 
+    def line(self, k: int) -> str:
+        """Step k (1-based) as the trace writes it: steps left, the addition, the new value ("8:+6=9")."""
+        return f"{self.n - k}:+{self.increment}={self.values()[k - 1]}"
 
-def steps_text(values: list[int], first: int = 1) -> str:
-    return " ".join(f"{k}:{v}" for k, v in enumerate(values, start=first))
+    def lines(self, first: int, last: int) -> str:
+        return " ".join(self.line(k) for k in range(first, last + 1))
 
 
 @dataclass(frozen=True)
@@ -83,18 +89,24 @@ class Trace:
         return f"Final Answer: {self.answer}"
 
 
-def write_trace(spec: Spec, rng: random.Random, *, lazy_share: float = 0.65, recheck_share: float = 0.2) -> Trace:
-    """A trace as a lazy-but-correctable reasoner writes it (see the module docstring)."""
+def write_trace(spec: Spec, rng: random.Random, *, lazy_share: float = 0.8, recheck_share: float = 0.2) -> Trace:
+    """A trace as a lazy-but-correctable reasoner writes it (see the module docstring).
+
+    Every decision is local to the text: a line says how many steps are left, so 'LAZY_LEFT left, stop or
+    Wait' and '0 left, done' are both visible on the last line, which is what lets a tiny model learn them.
+    """
     values = spec.values()
+    lazy_at = spec.n - LAZY_LEFT  # the step after which LAZY_LEFT steps are left
+    head = f"{spec.start} "
     if spec.long and rng.random() < lazy_share:
-        return Trace(steps_text(values[:LAZY_STEP]), values[LAZY_STEP - 1], "lazy")
+        return Trace(head + spec.lines(1, lazy_at), values[lazy_at - 1], "lazy")
     if spec.long:
-        text = steps_text(values[:LAZY_STEP]) + "\nWait " + steps_text(values[LAZY_STEP:], LAZY_STEP + 1)
+        text = head + spec.lines(1, lazy_at) + "\nWait " + spec.lines(lazy_at + 1, spec.n)
         style = "wait"
     else:
-        text, style = steps_text(values), "full"
+        text, style = head + spec.lines(1, spec.n), "full"
     if rng.random() < recheck_share:
-        text += f"\nWait {spec.n}:{values[-1]}"
+        text += "\nWait " + spec.line(spec.n)
         style = "recheck" if style == "full" else style
     return Trace(text, values[-1], style)
 

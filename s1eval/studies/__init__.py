@@ -7,11 +7,13 @@
 Each table cell is a resumable `s1eval eval` run; a rerun reuses the finished ones.
 """
 
+from s1eval.studies.ablation import SUBSET_LABELS, run_ablation_study
 from s1eval.studies.common import StudyResult, load_benchmarks
 from s1eval.studies.extrapolation import Strategy, default_strategies, run_extrapolation_study
 from s1eval.studies.findings import Finding, ablation_findings, extrapolation_findings
 
 __all__ = [
+    "SUBSET_LABELS",
     "Finding",
     "Strategy",
     "StudyResult",
@@ -19,5 +21,6 @@ __all__ = [
     "default_strategies",
     "extrapolation_findings",
     "load_benchmarks",
+    "run_ablation_study",
     "run_extrapolation_study",
 ]

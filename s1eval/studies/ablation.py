@@ -13,6 +13,7 @@ Several GPUs: train the models yourself with `accelerate launch -m training CONF
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -68,7 +69,7 @@ def curation_config(
 
     frame = None
     if isinstance(pool, CurationConfig):
-        cfg = pool
+        cfg = copy.deepcopy(pool)  # the study's seed and sizes must not leak into the caller's config
     elif isinstance(pool, pd.DataFrame):
         cfg = config_from_dict({"pool": {"columns": {"preset": "plain"}}})
         frame = canonicalize(pool, cfg.pool.columns, "<in-memory pool>")
@@ -143,7 +144,6 @@ def training_stamp(
 
 
 def train_subset(
-    name: str,
     data_file: Path,
     model_dir: Path,
     *,
@@ -241,9 +241,8 @@ def run_ablation_study(
     summaries: dict[str, dict[str, Any]] = {}
     models: dict[str, Path] = {}
     for key in keys:
-        models[key] = work / "models" / key
+        models[key] = (work / "models" / key).resolve()  # the model id in every run key: cwd-independent
         summaries[SUBSET_LABELS[key]] = train_subset(
-            key,
             data_files[key],
             models[key],
             config=train_config,
@@ -303,8 +302,8 @@ def run_ablation_study(
             "Benchmarks": benchmark_meta(problems, hashes),
             "Budget forcing": ", ".join(f"{k} {v}" for k, v in settings.items())
             + f", {samples} sample(s) per question, seed {seed}",
-            "Files": f"{display_path(work, out) if work != out else '.'}/data/<subset>.jsonl, models/<subset>, "
-            "runs/<subset>/<benchmark> (s1eval report reads the runs)",
+            "Files": f"under {display_path(work, out) if work != out else 'this folder'}: data/<subset>.jsonl, "
+            "models/<subset>, runs/<subset>/<benchmark> (s1eval report reads the runs)",
             "Intervals": f"95%: Wilson for one sample per question, else bootstrap over questions; differences: "
             f"paired bootstrap over shared questions ({resamples} resamples, seed 0)",
         },
@@ -312,7 +311,9 @@ def run_ablation_study(
             "Accuracy in percent. diff: this subset's model minus the s1K model in accuracy points on the same "
             "questions, with its 95% interval and two-sided p-value. Training cost from each model's "
             "training_summary.json: optimiser steps, wall time of the training call (model load included) and "
-            "input tokens seen (padding excluded). Thinking tokens: mean generated thinking tokens per sample.",
+            "input tokens seen (padding excluded). Thinking tokens: mean generated thinking tokens per sample. "
+            "Rows are the paper's subsets at this study's size: s1K, random (1K-random), diverse (1K-diverse), "
+            "longest (1K-longest) and full (59K-full).",
         ],
         paper=PAPER_ABLATION,
         paper_caption="The paper's numbers, not ours (Muennighoff et al., 2025, Table 2: Qwen2.5-32B-Instruct "

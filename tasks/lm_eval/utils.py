@@ -64,7 +64,9 @@ def process_results(doc: dict[str, Any], results: list[Any]) -> dict[str, Any]:
     ledger = getattr(response, "ledger", None)
     answer = getattr(response, "answer", str(response))
     thinking = getattr(response, "thinking", "")
-    scored = score_sample(answer, thinking, str(doc["answer"]), doc["kind"], (ledger or {}).get("outcome", "answered"))
+    scored = score_sample(
+        answer, thinking, str(doc["answer"]), doc["kind"], (ledger or {}).get("outcome", "answered")
+    )
     metrics: dict[str, Any] = {
         "exact_match": int(scored.correct),
         "thinking_tokens": ledger["thinking_tokens"] if ledger else math.nan,

@@ -9,24 +9,23 @@ import subprocess
 import sys
 
 import pytest
+from study_helpers import expected_cell, expected_diff, read_samples, write_benchmark
 
 from s1eval.errors import ConfigError
 from s1eval.formats import S1
 from s1eval.studies import run_extrapolation_study
 from s1eval.studies.tables import CELL_METRICS
 
-from .conftest import expected_cell, expected_diff, read_samples, write_benchmark
-
 pytestmark = pytest.mark.slow
 
 ROWS = ["no extrapolation", "2x none", "2x Alternatively", "2x Hmm", "2x Wait", "2x cycle"]
 KEYS = ["no_extrapolation", "2x_none", "2x_alternatively", "2x_hmm", "2x_wait", "2x_cycle"]
-SETTINGS = dict(max_thinking_tokens=20, max_answer_tokens=6, sampling={"temperature": 2.0}, progress=False)
+SETTINGS = dict(max_thinking_tokens=12, max_answer_tokens=4, sampling={"temperature": 2.0}, progress=False)
 
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory):
-    return write_benchmark(tmp_path_factory.mktemp("bench") / "tinyset.jsonl", 6)
+    return write_benchmark(tmp_path_factory.mktemp("bench") / "tinyset.jsonl", 5)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +38,9 @@ def engine(tiny_model_path):
 @pytest.fixture(scope="module")
 def study(engine, bench, tmp_path_factory):
     out = tmp_path_factory.mktemp("extrapolation")
-    return run_extrapolation_study(engine, [str(bench)], out_dir=out / "results", work_dir=out / "work", **SETTINGS)
+    return run_extrapolation_study(
+        engine, [str(bench)], out_dir=out / "results", work_dir=out / "work", **SETTINGS
+    )
 
 
 def test_table_has_every_strategy_and_column(study):
@@ -52,7 +53,13 @@ def test_table_has_every_strategy_and_column(study):
     for row in ROWS:
         for metric in CELL_METRICS:
             value = table.loc[row, ("tinyset", metric)]
-            empty = row == "no extrapolation" and metric in ("diff", "diff_low", "diff_high", "p_value", "n_paired")
+            empty = row == "no extrapolation" and metric in (
+                "diff",
+                "diff_low",
+                "diff_high",
+                "p_value",
+                "n_paired",
+            )
             assert math.isnan(value) == empty, (row, metric)
 
 
@@ -79,19 +86,21 @@ def test_each_run_used_its_strategy_and_the_shared_budget(study):
     for row, key in zip(ROWS, KEYS, strict=True):
         run_dir = study.runs[(row, "tinyset")]
         settings = json.loads((run_dir / "manifest.json").read_text())["settings"]
-        assert settings["max_thinking_tokens"] == 20 and settings["max_answer_tokens"] == 6
+        assert settings["max_thinking_tokens"] == 12 and settings["max_answer_tokens"] == 4
         assert settings["num_extensions"] == (0 if key == "no_extrapolation" else 2)
         if key in strings:
             assert settings["extension_strings"] == strings[key]
         records = read_samples(run_dir)
-        assert len(records) == 6
+        assert len(records) == 5
         for r in records:
-            assert r["ledger"]["thinking_tokens"] <= 20
+            assert r["ledger"]["thinking_tokens"] <= 12
             assert r["ledger"]["extensions"] <= settings["num_extensions"]
             appended = [
                 x["forced"]
                 for x in r["ledger"]["rounds"]
-                if x["phase"] == "think" and x["stop"] != "budget" and x.get("forced") not in (None, S1.think_end)
+                if x["phase"] == "think"
+                and x["stop"] != "budget"
+                and x.get("forced") not in (None, S1.think_end)
             ]
             assert len(appended) == r["ledger"]["extensions"]
             if key == "2x_cycle":
@@ -107,11 +116,18 @@ def test_report_files_keep_the_paper_numbers_apart(study):
     for row in ROWS:
         assert f"| {row} |" in measured and f"| {row} |" in rest
     assert "53.3" in rest and "53.3" not in measured  # the paper's 2x Wait AIME24 score stays in its section
-    assert "tinyset accuracy % (95% CI)" in measured and "tinyset diff vs no extrapolation (95% CI)" in measured
+    assert (
+        "tinyset accuracy % (95% CI)" in measured and "tinyset diff vs no extrapolation (95% CI)" in measured
+    )
     assert "Wait >= no extrapolation" in measured
     html = study.html.read_text()
     assert "The paper&#x27;s numbers, not ours" in html and "data:image/png;base64," in html
-    assert {p.name for p in study.files} >= {"report.md", "index.html", "table.csv", "extrapolation_tinyset.png"}
+    assert {p.name for p in study.files} >= {
+        "report.md",
+        "index.html",
+        "table.csv",
+        "extrapolation_tinyset.png",
+    }
 
 
 def test_rerun_reuses_every_run(study, engine, bench):
@@ -124,7 +140,7 @@ def test_rerun_reuses_every_run(study, engine, bench):
 
 
 def test_a_cell_made_with_other_settings_is_refused(study, engine, bench):
-    settings = SETTINGS | {"max_answer_tokens": 7}
+    settings = SETTINGS | {"max_answer_tokens": 5}
     with pytest.raises(ConfigError, match="made with other settings"):
         run_extrapolation_study(
             engine, [str(bench)], out_dir=study.out_dir, work_dir=study.out_dir.parent / "work", **settings
@@ -136,7 +152,7 @@ def test_cli_reuses_the_runs_and_prints_the_table(study, tiny_model_path, bench,
     before = {k: (p / "samples.jsonl").read_bytes() for k, p in study.runs.items()}
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
     args = ["study", "extrapolation", "--model", str(tiny_model_path), "--batch-size", "8", "--benchmarks", str(bench),
-            "--max-thinking-tokens", "20", "--max-answer-tokens", "6", "--temperature", "2.0",
+            "--max-thinking-tokens", "12", "--max-answer-tokens", "4", "--temperature", "2.0",
             "--out", str(tmp_path / "cli"), "--work-dir", str(work)]  # fmt: skip
     proc = subprocess.run(
         [sys.executable, "-m", "s1eval.cli", *args], capture_output=True, text=True, env=env, timeout=300

@@ -78,7 +78,9 @@ def engine_option_names(cls: type) -> set[str]:
     return {n for n, p in params.items() if n not in ("self", "model") and p.kind is not p.VAR_KEYWORD}
 
 
-def split_model_args(kwargs: Mapping[str, Any], config_class: type, method: str, model_name: str) -> ModelArgs:
+def split_model_args(
+    kwargs: Mapping[str, Any], config_class: type, method: str, model_name: str
+) -> ModelArgs:
     """Sort model args into wrapper keys, engine options and method settings; refuse unknown keys."""
     raw = {k: v for k, v in kwargs.items() if v is not None}
     pretrained = raw.pop("pretrained", None)
@@ -98,7 +100,9 @@ def split_model_args(kwargs: Mapping[str, Any], config_class: type, method: str,
         raw["seed"] = seed
     args.return_text = str(raw.pop("return_text", "auto")).strip().lower()
     if args.return_text not in RETURN_TEXT:
-        raise ConfigError(f"return_text={args.return_text!r} for {model_name}; use one of: {', '.join(RETURN_TEXT)}")
+        raise ConfigError(
+            f"return_text={args.return_text!r} for {model_name}; use one of: {', '.join(RETURN_TEXT)}"
+        )
     args.at = raw.pop("at", None)
 
     batch_size = raw.pop("batch_size", None)
@@ -180,7 +184,12 @@ def split_gen_kwargs(gen_kwargs: Mapping[str, Any], config_class: type, model_na
         if key in fields or key in SAMPLING_KEYS or key in SETTING_ALIASES:
             out.overrides[key] = value
         elif key not in IGNORED_GEN_KEYS:
-            log.warning("%s ignores generation kwarg %s=%r (not an s1 setting or sampling option)", model_name, key, value)
+            log.warning(
+                "%s ignores generation kwarg %s=%r (not an s1 setting or sampling option)",
+                model_name,
+                key,
+                value,
+            )
     return out
 
 

@@ -42,7 +42,9 @@ class S1MethodLM(LM):
         super().__init__()
         self.model_name = lm_eval_name(self.METHOD)
         self.method: Method = get_method(self.METHOD)
-        self.args: ModelArgs = split_model_args(kwargs, self.method.config_class, self.METHOD, self.model_name)
+        self.args: ModelArgs = split_model_args(
+            kwargs, self.method.config_class, self.METHOD, self.model_name
+        )
         self._raw_settings = dict(self.args.settings)
         self.config = self._config(self._raw_settings)  # validated before the model is loaded
         self.engine = self._create_engine()
@@ -58,11 +60,15 @@ class S1MethodLM(LM):
         missing = [
             f.name
             for f in fields
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and f.name not in settings
+            if f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+            and f.name not in settings
         ]
         if missing and not ("max_thinking_tokens" in missing and "budget" in settings):
             example = ",".join(f"{m}=8000" if "token" in m else f"{m}=..." for m in missing)
-            raise ConfigError(f"{self.model_name} needs {', '.join(missing)} in --model_args (e.g. {example})")
+            raise ConfigError(
+                f"{self.model_name} needs {', '.join(missing)} in --model_args (e.g. {example})"
+            )
         return settings_from_kwargs(self.method.config_class, settings, method=self.METHOD)
 
     def _create_engine(self) -> Any:
@@ -73,7 +79,11 @@ class S1MethodLM(LM):
             import torch
 
             if not torch.cuda.is_available():
-                log.info("%s: device %s requested but CUDA is not available; using the default", self.model_name, device)
+                log.info(
+                    "%s: device %s requested but CUDA is not available; using the default",
+                    self.model_name,
+                    device,
+                )
                 options.pop("device")
         return cls(self.args.pretrained, **options)
 
@@ -102,7 +112,9 @@ class S1MethodLM(LM):
             return template.get(name) or next(iter(template.values()), "")
         return template or ""
 
-    def apply_chat_template(self, chat_history: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
+    def apply_chat_template(
+        self, chat_history: list[dict[str, str]], add_generation_prompt: bool = True
+    ) -> str:
         return self.chat.render(chat_history, add_generation_prompt)
 
     def get_model_info(self) -> dict[str, Any]:
@@ -160,7 +172,11 @@ class S1MethodLM(LM):
             settings["kind"] = kind
         config = self._config(settings)
         answer_limit = getattr(config, "max_answer_tokens", None)
-        if gen.max_gen_toks is not None and answer_limit is not None and "max_answer_tokens" not in gen.overrides:
+        if (
+            gen.max_gen_toks is not None
+            and answer_limit is not None
+            and "max_answer_tokens" not in gen.overrides
+        ):
             if gen.max_gen_toks < answer_limit:
                 config = dataclasses.replace(config, max_answer_tokens=gen.max_gen_toks)
         sampling = getattr(config, "sampling", None)
@@ -189,7 +205,14 @@ class S1MethodLM(LM):
             budgets = [max(budgets)]
         budgets = [_coerce_like(b, self.method.default_budgets(config)) for b in budgets]
         results = self.method.run(
-            self.engine, self.fmt, questions, config, budgets=budgets, seeds=seeds, system=system, progress=progress
+            self.engine,
+            self.fmt,
+            questions,
+            config,
+            budgets=budgets,
+            seeds=seeds,
+            system=system,
+            progress=progress,
         )
         if len(results) != 1:
             raise ConfigError(f"{self.model_name}: method returned {len(results)} settings for one requested")
@@ -197,7 +220,11 @@ class S1MethodLM(LM):
 
     def _response(self, req: Any, result: ControlResult, until: Sequence[str]) -> S1Response:
         answer = cut_at_stops(result.answer, until) if until else result.answer
-        output = result.output[: len(result.output) - len(result.answer)] + answer if result.answer else result.output
+        output = (
+            result.output[: len(result.output) - len(result.answer)] + answer
+            if result.answer
+            else result.output
+        )
         ledger = result.ledger.to_dict()
         doc = _doc(req)
         mode = self.args.return_text

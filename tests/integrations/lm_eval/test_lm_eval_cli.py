@@ -46,7 +46,10 @@ def check_run(proc: subprocess.CompletedProcess, out_dir: Path, limit: int) -> l
         ledger = sample["s1_ledger"]
         assert ledger["method"] == "bf" and ledger["budget"] == BUDGET
         assert ledger["thinking_tokens"] <= BUDGET and ledger["answer_tokens"] <= ANSWER
-        assert sum(r["generated"] for r in ledger["rounds"] if r["phase"] == "think") == ledger["thinking_tokens"]
+        assert (
+            sum(r["generated"] for r in ledger["rounds"] if r["phase"] == "think")
+            == ledger["thinking_tokens"]
+        )
         assert "exact_match" in sample
     return samples
 
@@ -59,28 +62,61 @@ def model_args(path: Path, **extra: object) -> str:
 def test_lm_eval_command_runs_s1_bf_on_s1_math500(tiny_model_path, tmp_path):
     out = tmp_path / "out"
     proc = run(
-        [str(BIN / "lm_eval"), "--model", "s1_bf", "--model_args", model_args(tiny_model_path),
-         "--tasks", "s1_math500", "--limit", "4", "--log_samples", "--output_path", str(out)],
+        [
+            str(BIN / "lm_eval"),
+            "--model",
+            "s1_bf",
+            "--model_args",
+            model_args(tiny_model_path),
+            "--tasks",
+            "s1_math500",
+            "--limit",
+            "4",
+            "--log_samples",
+            "--output_path",
+            str(out),
+        ],
         tmp_path,
     )
-    samples = check_run(proc, out, 4)
+    check_run(proc, out, 4)
     assert "s1_math500" in proc.stdout and "exact_match" in proc.stdout  # lm-eval's results table
 
 
 def test_wrapper_command_with_chat_template_system_instruction_batch_and_seed(tiny_model_path, tmp_path):
     out = tmp_path / "out"
     proc = run(
-        [str(BIN / "s1eval"), "lm-eval", "run", "--model", "s1_bf", "--model_args", model_args(tiny_model_path),
-         "--tasks", "s1_math500", "--limit", "3", "--batch_size", "2", "--seed", "7",
-         "--apply_chat_template", "--system_instruction", "Reason briefly.",
-         "--log_samples", "--output_path", str(out)],
+        [
+            str(BIN / "s1eval"),
+            "lm-eval",
+            "run",
+            "--model",
+            "s1_bf",
+            "--model_args",
+            model_args(tiny_model_path),
+            "--tasks",
+            "s1_math500",
+            "--limit",
+            "3",
+            "--batch_size",
+            "2",
+            "--seed",
+            "7",
+            "--apply_chat_template",
+            "--system_instruction",
+            "Reason briefly.",
+            "--log_samples",
+            "--output_path",
+            str(out),
+        ],
         tmp_path,
     )
     samples = check_run(proc, out, 3)
     results, _ = outputs(out, "s1_math500")
     assert results["config"]["s1"]["engine"]["batch_size"] == 2 and results["config"]["random_seed"] == 7
     prompt = samples[0]["arguments"]["gen_args_0"]["arg_0"]
-    assert "<|im_start|>system\nReason briefly.<|im_end|>" in prompt and prompt.endswith("<|im_start|>think\n")
+    assert "<|im_start|>system\nReason briefly.<|im_end|>" in prompt and prompt.endswith(
+        "<|im_start|>think\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -93,8 +129,18 @@ def test_wrapper_command_with_chat_template_system_instruction_batch_and_seed(ti
 def test_bad_model_args_fail_with_one_line(tiny_model_path, tmp_path, command, extra, message):
     args = f"pretrained={tiny_model_path}," + ",".join(f"{k}={v}" for k, v in extra.items())
     proc = run(
-        [str(BIN / command[0]), *command[1:], "--model", "s1_bf", "--model_args", args, "--tasks", "s1_math500",
-         "--limit", "1"],
+        [
+            str(BIN / command[0]),
+            *command[1:],
+            "--model",
+            "s1_bf",
+            "--model_args",
+            args,
+            "--tasks",
+            "s1_math500",
+            "--limit",
+            "1",
+        ],
         tmp_path,
     )
     assert proc.returncode != 0

@@ -26,12 +26,18 @@ def request(context: str, gen_kwargs: dict, doc: dict | None = None, idx: int = 
 @pytest.fixture(scope="module")
 def lm(tiny_model_path):
     return S1BudgetForcingLM(
-        pretrained=str(tiny_model_path), max_thinking_tokens=16, max_answer_tokens=8, batch_size=4, device="cpu"
+        pretrained=str(tiny_model_path),
+        max_thinking_tokens=16,
+        max_answer_tokens=8,
+        batch_size=4,
+        device="cpu",
     )
 
 
 def test_generate_until_returns_the_answer_and_a_ledger_within_budget(lm):
-    reqs = [request(f"Question: {i}+1?\nAnswer:", {"until": ["Question:"], "do_sample": False}) for i in range(3)]
+    reqs = [
+        request(f"Question: {i}+1?\nAnswer:", {"until": ["Question:"], "do_sample": False}) for i in range(3)
+    ]
     out = lm.generate_until(reqs)
     assert len(out) == 3
     for text in out:
@@ -54,7 +60,9 @@ def test_own_tasks_get_the_whole_output_for_the_samples_log(lm):
 
 
 def test_chat_template_renders_the_methods_prompt_and_keeps_the_system(lm):
-    prompt = lm.apply_chat_template([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "1+1?"}])
+    prompt = lm.apply_chat_template(
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "1+1?"}]
+    )
     assert "Be brief." in prompt and prompt.endswith(lm.fmt.think_start)
     assert lm.chat.parts(prompt) == ("Be brief.", "1+1?")
     (text,) = lm.generate_until([request(prompt, {"until": []})])
@@ -94,7 +102,8 @@ def test_every_registered_method_runs_through_lm_eval(tiny_model_path):
     added = register()
     assert "s1_bf" in added or get_model("s1_bf") is S1BudgetForcingLM
     tcc = get_model("s1_tcc").create_from_arg_string(
-        f"pretrained={tiny_model_path},max_thinking_tokens=8,max_answer_tokens=4", {"batch_size": 2, "device": None}
+        f"pretrained={tiny_model_path},max_thinking_tokens=8,max_tokens=12,max_answer_tokens=4",
+        {"batch_size": 2, "device": None},
     )
     (text,) = tcc.generate_until([request("1+1?", {"until": []})])
     assert text.ledger["method"] == "tcc"
@@ -114,7 +123,9 @@ def test_simple_evaluate_runs_own_and_stock_tasks(tiny_model_path, tmp_path):
 
     rows = [json.loads(line) for line in shipped_path("aime24").read_text().splitlines()[:2]]
     local = tmp_path / "aime24.jsonl"
-    local.write_text("".join(json.dumps({"Problem": r["problem"], "Answer": int(r["answer"])}) + "\n" for r in rows))
+    local.write_text(
+        "".join(json.dumps({"Problem": r["problem"], "Answer": int(r["answer"])}) + "\n" for r in rows)
+    )
     stock = load_yaml(Path(lm_eval.__file__).parent / "tasks" / "aime" / "aime24.yaml", resolve_func=True)
     stock = {**stock, "dataset_path": "json", "dataset_kwargs": {"data_files": {"train": str(local)}}}
 

@@ -26,13 +26,24 @@ def split(**kwargs):
 
 def test_model_args_go_to_wrapper_engine_and_method():
     args = split(
-        pretrained="m", max_thinking_tokens=8000, num_extensions=2, extension_string="Wait", dtype="bfloat16",
-        batch_size="auto", max_batch_size=4, device="cpu", seed=3, temperature=0.6,
+        pretrained="m",
+        max_thinking_tokens=8000,
+        num_extensions=2,
+        extension_string="Wait",
+        dtype="bfloat16",
+        batch_size="auto",
+        max_batch_size=4,
+        device="cpu",
+        seed=3,
+        temperature=0.6,
     )
     assert args.pretrained == "m" and args.engine == "hf" and args.seed == 3
     assert args.engine_options == {"batch_size": 4, "device": "cpu", "dtype": "bfloat16"}
     assert args.settings == {
-        "max_thinking_tokens": 8000, "num_extensions": 2, "extension_string": "Wait", "temperature": 0.6,
+        "max_thinking_tokens": 8000,
+        "num_extensions": 2,
+        "extension_string": "Wait",
+        "temperature": 0.6,
     }
 
 
@@ -61,7 +72,13 @@ def test_bad_wrapper_args_are_refused(kwargs, needle):
 
 def test_gen_kwargs_map_to_answer_limits_sampling_and_overrides():
     gen = split_gen_kwargs(
-        {"until": "Question:", "max_gen_toks": 64, "do_sample": True, "temperature": 0.7, "max_thinking_tokens": 50},
+        {
+            "until": "Question:",
+            "max_gen_toks": 64,
+            "do_sample": True,
+            "temperature": 0.7,
+            "max_thinking_tokens": 50,
+        },
         BudgetForcingConfig,
         "s1_bf",
     )
@@ -76,7 +93,10 @@ def test_base_model_answer_cue_is_dropped_from_the_user_message():
 
 
 def test_chat_history_must_be_one_user_turn():
-    assert split_history([{"role": "system", "content": "S"}, {"role": "user", "content": "Q"}], "m") == ("S", "Q")
+    assert split_history([{"role": "system", "content": "S"}, {"role": "user", "content": "Q"}], "m") == (
+        "S",
+        "Q",
+    )
     with pytest.raises(ConfigError, match="fewshot_as_multiturn"):
         split_history([{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}], "m")
 
@@ -126,7 +146,9 @@ print(json.dumps({
 
 def probe(**env_extra: str) -> dict:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **env_extra}
-    out = subprocess.run([sys.executable, "-c", HOOK_PROBE], capture_output=True, text=True, env=env, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", HOOK_PROBE], capture_output=True, text=True, env=env, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -17,7 +17,10 @@ from s1eval.metrics import paired_bootstrap, wilson
 
 def write_benchmark(path: Path, n: int) -> Path:
     """n integer-kind rows (custom .jsonl benchmark)."""
-    rows = [{"id": f"q{i}", "question": f"What is {i} + {i + 1}?", "answer": str(2 * i + 1), "kind": "integer"} for i in range(n)]
+    rows = [
+        {"id": f"q{i}", "question": f"What is {i} + {i + 1}?", "answer": str(2 * i + 1), "kind": "integer"}
+        for i in range(n)
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
 
