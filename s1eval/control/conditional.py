@@ -217,14 +217,15 @@ def run_conditional(
             f"got {len(seeds)} seeds for {len(questions)} questions; give one seed per question"
         )
     xs = list(dict.fromkeys(budgets))
-    jobs = [
+    jobs = [  # question-major, so progress can count finished questions
         _job(engine, fmt, q, i, x, config, unit, hard_cap, system)
-        for x in xs
         for i, q in enumerate(questions)
+        for x in xs
     ]
     ctl = MarkedController(engine, fmt, budget_forcing_config(config, max(j.cap for j in jobs)), method)
     namespace = run_key(method.replace("+", ""))
     out: dict[Any, list[ControlResult]] = {x: [] for x in xs}
+    reported = 0
     for chunk in chunks(len(jobs), engine):
         programs = []
         for k in chunk:
@@ -241,12 +242,18 @@ def run_conditional(
         for k, per_cap in zip(chunk, drive(engine, programs), strict=True):
             job = jobs[k]
             out[job.x].append(_relabel(per_cap[job.cap], job))
-        if progress is not None:
-            progress(len(chunk))
+        reported = report_questions(progress, chunk.stop // len(xs), reported)
     release = getattr(engine, "release", None)
     if callable(release):
         release()
     return out
+
+
+def report_questions(progress: Progress | None, finished: int, reported: int) -> int:
+    """Tell `progress` how many more questions have all their samples done; returns the new count."""
+    if progress is not None and finished > reported:
+        progress(finished - reported)
+    return max(finished, reported)
 
 
 def _job(

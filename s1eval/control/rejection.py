@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from s1eval.control.base import ControlResult, Program, chunks, derive_seed, drive, encode, run_key
 from s1eval.control.budget_forcing import _Controller, _Trajectory
-from s1eval.control.conditional import budget_forcing_config
+from s1eval.control.conditional import budget_forcing_config, report_questions
 from s1eval.control.methods import register_method
 from s1eval.engines.base import Engine, SamplingParams
 from s1eval.errors import ConfigError, require_positive
@@ -145,9 +145,10 @@ def run_rejection_sampling(
     prompt_ids = [encode(engine, p) for p in prompts]
     cap = max(config.max_tokens, max(budgets) + 1)
     ctl = _Controller(engine, fmt, budget_forcing_config(config, cap, num_extensions=0), method)
-    jobs = [(b, i) for b in budgets for i in range(len(questions))]
+    jobs = [(b, i) for i in range(len(questions)) for b in budgets]  # question-major, for progress
     namespace = run_key(method)
     out: dict[int, list[ControlResult]] = {b: [] for b in budgets}
+    reported = 0
     for chunk in chunks(len(jobs), engine):
         programs = [
             rejection_program(
@@ -163,8 +164,7 @@ def run_rejection_sampling(
         ]
         for k, result in zip(chunk, drive(engine, programs), strict=True):
             out[jobs[k][0]].append(result)
-        if progress is not None:
-            progress(len(chunk))
+        reported = report_questions(progress, chunk.stop // len(budgets), reported)
     release = getattr(engine, "release", None)
     if callable(release):
         release()

@@ -18,7 +18,12 @@ from typing import Any
 
 from s1eval.control.base import ControlResult, chunks, derive_seed, drive, encode, run_key
 from s1eval.control.budget_forcing import _Controller, _Trajectory
-from s1eval.control.conditional import DEFAULT_MAX_TOKENS, _ForcingSettings, budget_forcing_config
+from s1eval.control.conditional import (
+    DEFAULT_MAX_TOKENS,
+    _ForcingSettings,
+    budget_forcing_config,
+    report_questions,
+)
 from s1eval.control.ledger import Ledger
 from s1eval.control.methods import register_method
 from s1eval.engines.base import Engine, SamplingParams
@@ -238,6 +243,7 @@ def run_vote(
     jobs = [(i, j) for i in range(len(questions)) for j in range(big_n)]
     namespace = run_key(method)
     samples: list[list[ControlResult]] = [[] for _ in questions]
+    reported = 0
     for chunk in chunks(len(jobs), engine):
         programs = []
         for k in chunk:
@@ -254,8 +260,7 @@ def run_vote(
             result = per_cap[cap]
             result.ledger.extra["sample"] = jobs[k][1]
             samples[jobs[k][0]].append(result)
-        if progress is not None:
-            progress(len(chunk))
+        reported = report_questions(progress, chunk.stop // big_n, reported)
     release = getattr(engine, "release", None)
     if callable(release):
         release()

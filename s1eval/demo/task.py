@@ -49,9 +49,8 @@ class Spec:
         return self.n > LAZY_LEFT
 
     @property
-    def increment(self) -> int:
-        """The step as an addition mod 10 (subtracting 4 is adding 6): what every trace line adds."""
-        return self.step if self.op == "add" else (MODULUS - self.step) % MODULUS
+    def sign(self) -> str:
+        return "+" if self.op == "add" else "-"
 
     def question(self) -> str:
         verb = "Add" if self.op == "add" else "Subtract"
@@ -59,9 +58,10 @@ class Spec:
 
     def values(self) -> list[int]:
         """The counter after each step (values[k-1] is the value after step k)."""
+        delta = self.step if self.op == "add" else -self.step
         out, v = [], self.start
         for _ in range(self.n):
-            v = (v + self.increment) % MODULUS
+            v = (v + delta) % MODULUS
             out.append(v)
         return out
 
@@ -69,8 +69,9 @@ class Spec:
         return self.values()[-1]
 
     def line(self, k: int) -> str:
-        """Step k (1-based) as the trace writes it: steps left, the addition, the new value ("8:+6=9")."""
-        return f"{self.n - k}:+{self.increment}={self.values()[k - 1]}"
+        """Step k (1-based) as the trace writes it: steps to go (this one included), the operation and the
+        new value ("9:+4=7" is the first of 9 steps from 3). The last line of a finished trace starts "1:"."""
+        return f"{self.n - k + 1}:{self.sign}{self.step}={self.values()[k - 1]}"
 
     def lines(self, first: int, last: int) -> str:
         return " ".join(self.line(k) for k in range(first, last + 1))
@@ -89,7 +90,7 @@ class Trace:
         return f"Final Answer: {self.answer}"
 
 
-def write_trace(spec: Spec, rng: random.Random, *, lazy_share: float = 0.8, recheck_share: float = 0.2) -> Trace:
+def write_trace(spec: Spec, rng: random.Random, *, lazy_share: float = 0.8, recheck_share: float = 0.5) -> Trace:
     """A trace as a lazy-but-correctable reasoner writes it (see the module docstring).
 
     Every decision is local to the text: a line says how many steps are left, so 'LAZY_LEFT left, stop or

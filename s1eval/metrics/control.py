@@ -19,6 +19,9 @@ import pandas as pd
 
 Bounds = Literal["set", "own"]
 
+NO_TOKEN_BUDGET = frozenset({"vote", "ccc"})
+"""Methods whose x value is not a thinking-token budget (vote: the number of samples; ccc: a class name)."""
+
 
 def control(thinking_tokens: Iterable[float], low: float, high: float) -> float:
     """Share of evaluations with ``low <= tokens <= high`` (both ends inclusive); NaN when there are none.
@@ -59,6 +62,8 @@ def control_of_frame(
     (CCC's "short"/"long") give no range, so Control is NaN for such a method.
     """
     if frame.empty:
+        return float("nan")
+    if "method" in frame and set(frame["method"].unique()) & NO_TOKEN_BUDGET:
         return float("nan")
     budgets = numeric_budgets(frame["budget"].unique())
     if not budgets:

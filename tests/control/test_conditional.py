@@ -305,3 +305,17 @@ def test_generate_cli_runs_every_comparison_method(tiny_model_path, tmp_path, me
             assert {"tries", "total_tokens", "accepted"} <= set(led)
         if method == "vote":
             assert {"votes", "n", "vote_counts", "answers"} <= set(led) and len(led["answers"]) == led["n"]
+
+
+@pytest.mark.parametrize(
+    ("name", "budgets"), [("tcc", [100, 200]), ("ccc", None), ("rs", [300, 50]), ("vote", [1, 3])]
+)
+def test_progress_counts_questions_whatever_the_samples_per_question(tiny_tokenizer, name, budgets):
+    engine = FakeEngine(tiny_tokenizer, counting_script(40), max_batch_size=3)
+    method = get_method(name)
+    ticks: list[int] = []
+    questions = ["a", "b", "c", "d", "e"]
+    out = method.run(engine, S1, questions, method.config_class(), budgets=budgets, progress=ticks.append)
+    assert sum(ticks) == len(questions) and all(t > 0 for t in ticks) and len(ticks) > 1
+    for results in out.values():  # every x lists the questions in order
+        assert [user_message(r.prompt)[0] for r in results] == questions

@@ -168,7 +168,6 @@ def sampled_stop_format(engine, prompt):
     raise AssertionError("no round-tripping sampled token")
 
 
-@pytest.mark.slow
 def test_rejection_sampling_on_the_tiny_model(tiny_engine):
     questions = ["What is 3+4?", "Add 1 and 2.", "Compute 12*7."]
     fmt = sampled_stop_format(tiny_engine, build_prompt(tiny_engine.tokenizer, S1, questions[0]))

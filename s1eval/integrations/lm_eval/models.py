@@ -47,6 +47,7 @@ class S1MethodLM(LM):
         )
         self._raw_settings = dict(self.args.settings)
         self.config = self._config(self._raw_settings)  # validated before the model is loaded
+        self._budgets(self.config)
         self.engine = self._create_engine()
         from s1eval.formats.prompting import preflight, resolve_format
 
@@ -184,6 +185,18 @@ class S1MethodLM(LM):
             config = dataclasses.replace(config, sampling=sampling.merged(temperature=1.0))
         return config
 
+    def _budgets(self, config: Any) -> list[Any]:
+        """The one x value lm-eval scores: `at=`, the method's only default, or the largest n for vote."""
+        defaults = self.method.default_budgets(config)
+        if self.args.at is not None:
+            return [_coerce_like(self.args.at, defaults)]
+        if len(defaults) > 1 and self.METHOD != "vote":
+            raise ConfigError(
+                f"{self.model_name} reports one setting per run; pass at=<one of {', '.join(map(str, defaults))}> "
+                "in --model_args"
+            )
+        return [max(defaults)] if len(defaults) > 1 else list(defaults)
+
     def _samples_by_design(self) -> bool:
         """Methods whose default sampling is not greedy (majority vote, rejection sampling)."""
         try:
@@ -195,15 +208,7 @@ class S1MethodLM(LM):
     def _run(
         self, questions: list[str], config: Any, seeds: list[int], system: str | None, progress: Any
     ) -> list[ControlResult]:
-        budgets = [self.args.at] if self.args.at is not None else self.method.default_budgets(config)
-        if len(budgets) > 1:
-            if self.METHOD != "vote":
-                raise ConfigError(
-                    f"{self.model_name} reports one setting per run; pass at=<one of {', '.join(map(str, budgets))}> "
-                    "in --model_args"
-                )
-            budgets = [max(budgets)]
-        budgets = [_coerce_like(b, self.method.default_budgets(config)) for b in budgets]
+        budgets = self._budgets(config)
         results = self.method.run(
             self.engine,
             self.fmt,

@@ -160,3 +160,33 @@ def test_pth_hook_registers_in_a_fresh_interpreter_and_can_be_turned_off():
     assert {"s1_bf", "s1_tcc", "s1_tcc_bf", "s1_vote"} <= set(on["s1"])
     off = probe(S1EVAL_NO_LM_EVAL_HOOK="1")
     assert off == {"hf": False, "s1": [], "patched": False}  # lm-eval untouched (it loads built-ins lazily)
+
+
+def test_task_scoring_uses_answer_thinking_and_ledger():
+    from tasks.lm_eval.utils import process_results
+
+    doc = {"id": "q", "question": "3+4?", "answer": "7", "kind": "math", "source": "s1eval:math500"}
+    ledger = {"method": "bf", "budget": 8, "thinking_tokens": 8, "outcome": "forced"}
+    right = S1Response(
+        "t..." + "Final Answer: \\boxed{7}", answer="Final Answer: \\boxed{7}", thinking="t", ledger=ledger
+    )
+    metrics = process_results(doc, [right])
+    assert metrics["exact_match"] == 1 and metrics["outcome_forced"] == 1 and metrics["thinking_tokens"] == 8
+    assert metrics["s1_ledger"] is ledger
+    plain = process_results(doc, ["The answer is \\boxed{8}"])  # a non-s1 model: no thinking, no ledger
+    assert plain["exact_match"] == 0 and plain["outcome_answered"] == 1 and plain["s1_ledger"] is None
+
+
+def test_gpqa_task_loads_the_users_csv_and_says_how_when_missing(tmp_path, monkeypatch):
+    from s1eval.errors import DataError
+    from tasks.lm_eval.utils import load_gpqa_diamond
+
+    csv = tmp_path / "gpqa_diamond.csv"
+    header = "Record ID,Question,Correct Answer,Incorrect Answer 1,Incorrect Answer 2,Incorrect Answer 3\n"
+    csv.write_text(header + "r1,Which is a noble gas?,Neon,Iron,Carbon,Sodium\n")
+    monkeypatch.setenv("S1EVAL_GPQA_PATH", str(csv))
+    (row,) = load_gpqa_diamond(pretrained="ignored")["test"]
+    assert row["kind"] == "gpqa" and row["answer"] in "ABCD" and f"{row['answer']}) Neon" in row["question"]
+    monkeypatch.setenv("S1EVAL_GPQA_PATH", str(tmp_path / "missing.csv"))
+    with pytest.raises(DataError, match="S1EVAL_GPQA_PATH"):
+        load_gpqa_diamond()
