@@ -92,3 +92,10 @@ def drive(engine: Engine, programs: Sequence[Program]) -> list[Any]:
                 results[i] = stop.value
                 del pending[i]
     return results
+
+
+def release_engine(engine: Engine) -> None:
+    """Free what a caching engine still holds once a method has finished with its prompts."""
+    release = getattr(engine, "release", None)
+    if callable(release):
+        release()

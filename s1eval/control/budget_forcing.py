@@ -16,7 +16,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from s1eval.control.base import ControlResult, Program, chunks, decode, derive_seed, drive, encode, run_key
+from s1eval.control.base import (
+    ControlResult,
+    Program,
+    chunks,
+    decode,
+    derive_seed,
+    drive,
+    encode,
+    release_engine,
+    run_key,
+)
 from s1eval.control.ledger import Ledger, Round
 from s1eval.engines.base import Engine, GenerationRequest, GenerationResult, SamplingParams
 from s1eval.errors import ConfigError, require_positive
@@ -373,9 +383,7 @@ def run_budget_sweep(
                 out[b].append(per_budget[b])
         if progress is not None:
             progress(len(chunk))
-    release = getattr(engine, "release", None)
-    if callable(release):
-        release()
+    release_engine(engine)
     return out
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from s1eval.control.base import ControlResult, chunks, drive, encode, run_key
+from s1eval.control.base import ControlResult, chunks, drive, encode, release_engine, run_key
 from s1eval.control.budget_forcing import (
     BudgetForcingConfig,
     _Controller,
@@ -243,9 +243,7 @@ def run_conditional(
             job = jobs[k]
             out[job.x].append(_relabel(per_cap[job.cap], job))
         reported = report_questions(progress, chunk.stop // len(xs), reported)
-    release = getattr(engine, "release", None)
-    if callable(release):
-        release()
+    release_engine(engine)
     return out
 
 

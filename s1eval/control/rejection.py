@@ -20,7 +20,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from s1eval.control.base import ControlResult, Program, chunks, derive_seed, drive, encode, run_key
+from s1eval.control.base import (
+    ControlResult,
+    Program,
+    chunks,
+    derive_seed,
+    drive,
+    encode,
+    release_engine,
+    run_key,
+)
 from s1eval.control.budget_forcing import _Controller, _Trajectory
 from s1eval.control.conditional import budget_forcing_config, report_questions
 from s1eval.control.methods import register_method
@@ -165,9 +174,7 @@ def run_rejection_sampling(
         for k, result in zip(chunk, drive(engine, programs), strict=True):
             out[jobs[k][0]].append(result)
         reported = report_questions(progress, chunk.stop // len(budgets), reported)
-    release = getattr(engine, "release", None)
-    if callable(release):
-        release()
+    release_engine(engine)
     return out
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from s1eval.control.base import ControlResult, chunks, derive_seed, drive, encode, run_key
+from s1eval.control.base import ControlResult, chunks, derive_seed, drive, encode, release_engine, run_key
 from s1eval.control.budget_forcing import _Controller, _Trajectory
 from s1eval.control.conditional import (
     DEFAULT_MAX_TOKENS,
@@ -261,9 +261,7 @@ def run_vote(
             result.ledger.extra["sample"] = jobs[k][1]
             samples[jobs[k][0]].append(result)
         reported = report_questions(progress, chunk.stop // big_n, reported)
-    release = getattr(engine, "release", None)
-    if callable(release):
-        release()
+    release_engine(engine)
     out: dict[int, list[ControlResult]] = {n: [] for n in ns}
     for per_question in samples:
         voted = vote_results(per_question, ns, config)

@@ -22,8 +22,8 @@ from typing import Any
 from s1eval.demo.task import Spec, write_trace
 
 # P(a reference model solves a problem of n steps): the small model only the shortest, the big one a bit more.
-SMALL_SOLVES = {1: 0.95, 2: 0.8, 3: 0.4, 4: 0.15}
-BIG_SOLVES = {1: 1.0, 2: 0.9, 3: 0.6, 4: 0.3, 5: 0.1, 6: 0.05}
+SMALL_SOLVES = {1: 0.9, 2: 0.6, 3: 0.3, 4: 0.1}
+BIG_SOLVES = {1: 1.0, 2: 0.7, 3: 0.4, 4: 0.2, 5: 0.05}
 PLANTED = ("failed_api", "missing_answer", "figure", "duplicate", "contaminated")
 
 

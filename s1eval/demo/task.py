@@ -49,8 +49,9 @@ class Spec:
         return self.n > LAZY_LEFT
 
     @property
-    def sign(self) -> str:
-        return "+" if self.op == "add" else "-"
+    def increment(self) -> int:
+        """The step as an addition mod 10 (subtracting 4 is adding 6): what every trace line adds."""
+        return self.step if self.op == "add" else (MODULUS - self.step) % MODULUS
 
     def question(self) -> str:
         verb = "Add" if self.op == "add" else "Subtract"
@@ -58,10 +59,9 @@ class Spec:
 
     def values(self) -> list[int]:
         """The counter after each step (values[k-1] is the value after step k)."""
-        delta = self.step if self.op == "add" else -self.step
         out, v = [], self.start
         for _ in range(self.n):
-            v = (v + delta) % MODULUS
+            v = (v + self.increment) % MODULUS
             out.append(v)
         return out
 
@@ -71,7 +71,7 @@ class Spec:
     def line(self, k: int) -> str:
         """Step k (1-based) as the trace writes it: steps to go (this one included), the operation and the
         new value ("9:+4=7" is the first of 9 steps from 3). The last line of a finished trace starts "1:"."""
-        return f"{self.n - k + 1}:{self.sign}{self.step}={self.values()[k - 1]}"
+        return f"{self.n - k + 1}:+{self.increment}={self.values()[k - 1]}"
 
     def lines(self, first: int, last: int) -> str:
         return " ".join(self.line(k) for k in range(first, last + 1))

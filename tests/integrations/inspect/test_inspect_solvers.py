@@ -56,10 +56,13 @@ def test_task_with_extensions_and_epochs_reduces_to_avg_and_maj_at_k(tmp_path):
         assert reasoning == "First idea.Wait Second idea."
         score = sample.scores["math_answer"]
         assert score.answer == "42" and score.value == ("C" if sample.target == "42" else "I")
-    by_reducer = {s.reducer: s.metrics for s in log.results.scores if s.reducer}
+    # reducers register under the package namespace, like every other s1eval name in Inspect
+    by_reducer = {s.reducer.removeprefix("s1eval/"): s.metrics for s in log.results.scores if s.reducer}
+    assert set(by_reducer) == {"avg_at_k", "maj_at_k"}
+    assert all(s.reducer.startswith("s1eval/") for s in log.results.scores if s.reducer)
     assert by_reducer["avg_at_k"]["accuracy"].value == pytest.approx(2 / 3)
     assert by_reducer["maj_at_k"]["accuracy"].value == pytest.approx(2 / 3)
-    reductions = {r.reducer: r for r in log.reductions}
+    reductions = {r.reducer.removeprefix("s1eval/"): r for r in log.reductions}
     maj = {s.sample_id: s for s in reductions["maj_at_k"].samples}
     assert maj["q7"].answer == "42" and maj["q7"].value == 0.0
     assert maj["q42a"].metadata["votes"] == ["42", "42"]

@@ -1,0 +1,481 @@
+"""The demo pipeline: task data -> curation -> SFT with the recipe -> every control method -> report.
+
+Each stage uses the project's own parts (curation.curate, training.recipe.train, s1eval.runs.evaluate,
+s1eval.report.write_report); this module only wires them together and computes the demo's summary from the
+run directories. `prepare` (data, curation, trained models) is the hook that other studies reuse.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from s1eval.data import Problem
+from s1eval.demo import pool as demo_pool
+from s1eval.demo import task
+
+CURATION_CONFIG = Path(__file__).with_name("curation.yaml")
+TRAINING_CONFIG = "cpu_tiny"
+Log = Callable[[str], None]
+
+
+@dataclass
+class DemoConfig:
+    """Sizes and settings of one demo run; the defaults are the committed results/demo run."""
+
+    out: Path = Path("results/demo")
+    workdir: Path = Path("demo-work")
+    seed: int = 0
+    test_size: int = 200
+    subset_size: int = 600
+    subsets: tuple[str, ...] = ("s1k", "random")
+    epochs: float = 13
+    max_steps: int | None = None
+    batch_size: int = 16
+    learning_rate: float = 3e-3
+    hidden_size: int = 128
+    layers: int = 2
+    budgets: tuple[int, ...] = (8, 16, 24, 32, 40, 48, 64)
+    extensions: tuple[int, ...] = (1, 2, 3, 4)
+    prompt_budgets: tuple[int, ...] = (16, 32, 64)
+    rs_tries: int = 4
+    vote_n: int = 8
+    max_answer_tokens: int = 8
+    max_tokens: int = 128
+    """Thinking limit of the methods that do not cap (TCC, CCC, RS tries): ends a runaway sample."""
+    eval_batch_size: int = 64
+    resamples: int = 2000
+    threads: int = 1
+    """torch threads: one is fastest for these tiny matrices, and far faster on shared cores."""
+    reuse_models: bool = False
+    """--quick: reuse trained models found in the work dir instead of training them again."""
+    ablation_methods: tuple[str, ...] = ("bf", "bf+wait1")
+    """Runs of the ablation models (the main model, the first subset, gets every method)."""
+    log: Log = field(default=print, repr=False)
+
+
+@dataclass
+class Prepared:
+    """What the demo trained and tests on: the hook studies use (issue 13) to run their own sweeps."""
+
+    models: dict[str, Path]
+    """Subset name -> trained model directory (loadable by HFEngine / s1eval eval)."""
+    problems: list[Problem]
+    test_path: Path
+    curation_dir: Path
+    pool_summary: dict[str, Any]
+    training: dict[str, dict[str, Any]]
+    reused: list[str]
+    format: str = "s1"
+    system: str | None = None
+    """The system prompt the models were trained with (None: the format's default)."""
+
+
+# --------------------------------------------------------------------------- stages
+def make_data(cfg: DemoConfig) -> tuple[list[Problem], Path, Path, dict[str, Any]]:
+    """The held-out test set and the curation pool, written under the work dir."""
+    pool_specs, test_specs = task.split_specs(cfg.test_size, cfg.seed)
+    problems = task.test_problems(test_specs)
+    data = cfg.workdir / "data"
+    test_path = task.write_problems(problems, data / "test.jsonl")
+    rows = demo_pool.build_pool(pool_specs, test_specs, seed=cfg.seed)
+    pool_path = demo_pool.write_pool(rows, data / "pool.jsonl")
+    return problems, test_path, pool_path, demo_pool.describe(rows)
+
+
+def curate_subsets(cfg: DemoConfig, pool_path: Path, test_path: Path) -> tuple[dict[str, Path], Path, Any]:
+    """Run the curation stages on the pool; return subset name -> training jsonl."""
+    import yaml
+
+    from curation import config_from_dict, curate, write_outputs
+
+    data = yaml.safe_load(CURATION_CONFIG.read_text(encoding="utf-8"))
+    out = cfg.workdir / "curation"
+    data["seed"] = cfg.seed
+    data["out_dir"] = str(out)
+    data["pool"]["path"] = str(pool_path)
+    data["contamination"]["eval_sets"] = [
+        {"name": f"{task.BENCHMARK}-test", "path": str(test_path), "field": "question"}
+    ]
+    data["subsets"]["n"] = cfg.subset_size
+    data["subsets"]["names"] = list(cfg.subsets)
+    result = curate(config_from_dict(data, base_dir=CURATION_CONFIG.parent))
+    write_outputs(result, out)
+    return {name: out / f"{name}.jsonl" for name in cfg.subsets}, out, result
+
+
+def build_base(cfg: DemoConfig) -> Path:
+    """The random tiny model the recipe starts from, with a tokenizer trained on the task's text."""
+    from s1eval.testing.tiny_model import build_tiny_model
+
+    path = cfg.workdir / "base"
+    if not (path / "config.json").exists():
+        build_tiny_model(
+            path,
+            hidden_size=cfg.hidden_size,
+            layers=cfg.layers,
+            heads=4,
+            kv_heads=2,
+            vocab_size=400,
+            initializer_range=0.02,
+            max_positions=256,
+            corpus=list(task.tokenizer_corpus(cfg.seed)),
+            seed=cfg.seed,
+        )
+    return path
+
+
+def train_model(cfg: DemoConfig, base: Path, data_path: Path, out: Path) -> dict[str, Any]:
+    """SFT with the project's recipe (training/configs/cpu_tiny.yaml + overrides)."""
+    from training.recipe import train
+
+    if out.exists():
+        shutil.rmtree(out)
+    args = [
+        "--model_name_or_path", str(base),
+        "--dataset_name", str(data_path),
+        "--learning_rate", str(cfg.learning_rate),
+        "--num_train_epochs", str(cfg.epochs),
+        "--per_device_train_batch_size", str(cfg.batch_size),
+        "--max_length", "256",
+        "--save_strategy", "no",
+        "--logging_steps", "50",
+        "--disable_tqdm", "true",
+        "--seed", str(cfg.seed),
+    ]  # fmt: skip
+    return train(TRAINING_CONFIG, args, output_dir=out, max_steps=cfg.max_steps)
+
+
+def prepare(cfg: DemoConfig) -> Prepared:
+    """Data, curation and the trained models: everything before evaluation (the hook for studies)."""
+    _setup(cfg)
+    t0 = time.perf_counter()
+    problems, test_path, pool_path, pool_summary = make_data(cfg)
+    subsets, curation_dir, result = curate_subsets(cfg, pool_path, test_path)
+    stages = result.report.get("stages", [])
+    cfg.log(f"[demo] curated {pool_summary['rows']} pool rows -> {', '.join(cfg.subsets)} ({_secs(t0)})")
+    base = build_base(cfg)
+    models: dict[str, Path] = {}
+    training: dict[str, dict[str, Any]] = {}
+    reused: list[str] = []
+    for name, data_path in subsets.items():
+        out = cfg.workdir / "models" / name
+        summary_file = out / "training_summary.json"
+        if cfg.reuse_models and summary_file.exists():
+            training[name] = json.loads(summary_file.read_text(encoding="utf-8"))
+            reused.append(name)
+            cfg.log(f"[demo] --quick: reusing the {name} model trained earlier in {out}")
+        else:
+            t1 = time.perf_counter()
+            cfg.log(f"[demo] training the {name} model on {data_path.name} with the recipe ...")
+            training[name] = train_model(cfg, base, data_path, out)
+            cfg.log(
+                f"[demo]   {training[name]['global_step']} steps, loss {training[name]['first_logged_loss']:.2f}"
+                f" -> {training[name]['last_logged_loss']:.3f} ({_secs(t1)})"
+            )
+        models[name] = out
+    pool_summary = pool_summary | {"curation_stages": stages}
+    return Prepared(models, problems, test_path, curation_dir, pool_summary, training, reused)
+
+
+# --------------------------------------------------------------------------- evaluation
+@dataclass(frozen=True)
+class RunPlan:
+    """One evaluation: a method with its settings and x-axis on one model."""
+
+    name: str
+    method: str
+    settings: dict[str, Any]
+    budgets: tuple[Any, ...] | None
+    samples: int = 1
+    variant_suffix: str = ""
+
+
+def run_plans(cfg: DemoConfig) -> list[RunPlan]:
+    """Every method of the leaderboard (the main model runs all of them)."""
+    answer = {"max_answer_tokens": cfg.max_answer_tokens}
+    big = max(cfg.budgets)
+    plans = [RunPlan("bf", "bf", {"max_thinking_tokens": big, "num_extensions": 0, **answer}, cfg.budgets)]
+    for k in cfg.extensions:
+        plans.append(
+            RunPlan(
+                f"bf+wait{k}",
+                "bf",
+                {"max_thinking_tokens": big, "num_extensions": k, **answer},
+                cfg.budgets,
+                variant_suffix=f" +{k}xWait",
+            )
+        )
+    limit = {"max_tokens": cfg.max_tokens, **answer}
+    plans += [
+        RunPlan("tcc", "tcc", limit, cfg.prompt_budgets),
+        RunPlan("ccc", "ccc", limit, ("short", "long")),
+        RunPlan("rs", "rs", {"max_tries": cfg.rs_tries, **limit}, cfg.prompt_budgets),
+        RunPlan(
+            "vote",
+            "vote",
+            {"n": cfg.vote_n, "max_thinking_tokens": big, "kind": task.KIND, **answer},
+            tuple(range(1, cfg.vote_n + 1)),
+        ),
+    ]
+    return plans
+
+
+def evaluate_models(cfg: DemoConfig, prep: Prepared) -> list[Path]:
+    """Run the plans through the eval runner into fresh run dirs; return them."""
+    from s1eval.control.methods import method_names, prepare_method
+    from s1eval.engines.hf import HFEngine
+    from s1eval.runs.evaluate import RunSpec, evaluate
+
+    available = set(method_names())
+    run_dirs: list[Path] = []
+    for i, (name, model_dir) in enumerate(prep.models.items()):
+        engine = HFEngine(str(model_dir), batch_size=cfg.eval_batch_size)
+        plans = run_plans(cfg)
+        if i > 0:
+            plans = [p for p in plans if p.name in cfg.ablation_methods]
+        for plan in plans:
+            if plan.method not in available:
+                cfg.log(f"[demo] method {plan.method} is not registered in this install; skipped")
+                continue
+            t0 = time.perf_counter()
+            prepared = prepare_method(engine, plan.method, plan.settings, prep.format)
+            run_dir = cfg.workdir / "runs" / name / plan.name
+            if run_dir.exists():
+                shutil.rmtree(run_dir)
+            spec = RunSpec(
+                benchmark=task.BENCHMARK,
+                budgets=plan.budgets,
+                samples=plan.samples,
+                seed=cfg.seed,
+                system=prep.system,
+                label=f"{name} / {plan.name}",
+                model_variant=name + plan.variant_suffix,
+                chunk_size=len(prep.problems),
+            )
+            evaluate(prepared, prep.problems, run_dir, spec)
+            run_dirs.append(run_dir)
+            cfg.log(f"[demo]   {name} / {plan.name}: {len(prep.problems)} questions ({_secs(t0)})")
+    return run_dirs
+
+
+# --------------------------------------------------------------------------- summary
+def read_records(run_dir: Path) -> list[dict[str, Any]]:
+    from s1eval.runs.store import RunStore
+
+    return RunStore(run_dir).latest()
+
+
+def accuracy_by_length(records: list[dict[str, Any]], problems: list[Problem], budget: Any) -> dict[str, Any]:
+    """Accuracy (%) on the short and the long problems at one budget, with the counts behind it."""
+    long_ids = {p.id for p in problems if p.metadata.get("long")}
+    out: dict[str, Any] = {}
+    for part, keep in (("short", lambda i: i not in long_ids), ("long", lambda i: i in long_ids)):
+        rows = [r for r in records if r["budget"] == budget and keep(r["id"])]
+        correct = sum(1 for r in rows if r["correct"])
+        out[part] = {"correct": correct, "n": len(rows), "accuracy": round(100 * correct / len(rows), 1) if rows else None}
+    return out
+
+
+def wait_effect(cfg: DemoConfig, prep: Prepared) -> dict[str, Any]:
+    """Long vs short accuracy at the largest budget with 0..4 extensions, per model, from the run dirs."""
+    big = max(cfg.budgets)
+    out: dict[str, Any] = {}
+    for name in prep.models:
+        per: dict[str, Any] = {}
+        for k in (0, *cfg.extensions):
+            run = cfg.workdir / "runs" / name / ("bf" if k == 0 else f"bf+wait{k}")
+            if run.exists():
+                per[str(k)] = accuracy_by_length(read_records(run), prep.problems, big)
+        out[name] = per
+    return out
+
+
+def cap_curve(budgets_frame: Any, variant: str) -> list[dict[str, Any]]:
+    rows = budgets_frame[(budgets_frame["method"] == "bf") & (budgets_frame["variant"] == variant)]
+    return [
+        {"budget": int(r.budget), "accuracy": round(float(r.accuracy), 1), "ci_low": round(float(r.ci_low), 1), "ci_high": round(float(r.ci_high), 1)}
+        for r in rows.sort_values("x").itertuples()
+    ]
+
+
+def monotone_within_intervals(curve: list[dict[str, Any]]) -> bool:
+    """Never falls by more than the intervals allow: each later point's upper bound >= an earlier estimate."""
+    return all(
+        later["ci_high"] >= earlier["accuracy"] for i, earlier in enumerate(curve) for later in curve[i + 1 :]
+    )
+
+
+def findings(cfg: DemoConfig, prep: Prepared, lb: Any, bt: Any, waits: dict[str, Any]) -> list[dict[str, Any]]:
+    """The paper's findings checked on this run's numbers; each says whether the demo reproduces it."""
+    main = next(iter(prep.models))
+
+    def row(variant: str, method: str) -> Any:
+        sel = lb[(lb["variant"] == variant) & (lb["method"] == method)]
+        return None if sel.empty else sel.iloc[0]
+
+    out: list[dict[str, Any]] = []
+    curve = cap_curve(bt, main)
+    first, last = curve[0]["accuracy"], max(p["accuracy"] for p in curve)
+    out.append(
+        {
+            "finding": "Accuracy rises with the thinking budget (BF cap), monotone within the intervals",
+            "holds": last > first and monotone_within_intervals(curve),
+            "evidence": ", ".join(f"{p['budget']}: {p['accuracy']}" for p in curve),
+        }
+    )
+    w = waits.get(main, {})
+    if "0" in w and "1" in w:
+        l0, l1 = w["0"]["long"], w["1"]["long"]
+        out.append(
+            {
+                "finding": "One 'Wait' (BF extension) raises accuracy on the long problems",
+                "holds": (l1["accuracy"] or 0) > (l0["accuracy"] or 0),
+                "evidence": f"long problems at budget {max(cfg.budgets)}: {l0['accuracy']}% "
+                f"({l0['correct']}/{l0['n']}) without, {l1['accuracy']}% ({l1['correct']}/{l1['n']}) with one Wait",
+            }
+        )
+    bf = row(main, "bf")
+    if bf is not None:
+        out.append(
+            {"finding": "BF has Control 100%", "holds": bool(bf["control"] == 100), "evidence": f"Control {bf['control']:.0f}%"}
+        )
+    accs = {k: v["long"]["accuracy"] for k, v in w.items() if v["long"]["accuracy"] is not None}
+    if len(accs) >= 3:
+        best_k = max(accs, key=lambda k: accs[k])
+        out.append(
+            {
+                "finding": "Extending more often helps at first, then flattens out (the paper's plateau)",
+                "holds": int(best_k) >= 1 and accs[str(max(int(k) for k in accs))] <= accs[best_k],
+                "evidence": ", ".join(f"{k}x Wait: {a}%" for k, a in sorted(accs.items())) + " on long problems",
+            }
+        )
+    tcc = row(main, "tcc")
+    if tcc is not None and bf is not None:
+        out.append(
+            {
+                "finding": "TCC (a token limit in the prompt) controls the length worse than BF",
+                "holds": bool(tcc["control"] < bf["control"]),
+                "evidence": f"Control TCC {tcc['control']:.0f}% vs BF {bf['control']:.0f}%",
+            }
+        )
+    rs = row(main, "rs")
+    if rs is not None:
+        out.append(
+            {
+                "finding": "Rejection sampling scales inversely (shorter accepted traces are the right ones)",
+                "holds": bool(rs["scaling"] < 0),
+                "evidence": f"RS Scaling {rs['scaling']:.1f}",
+            }
+        )
+    vote = row(main, "vote")
+    if vote is not None and bf is not None:
+        out.append(
+            {
+                "finding": "Sequential scaling (BF) beats parallel majority voting at this size",
+                "holds": bool(bf["performance"] > vote["performance"]),
+                "evidence": f"Performance BF {bf['performance']:.1f}% vs Vote {vote['performance']:.1f}%",
+            }
+        )
+    if len(prep.models) > 1:
+        ablation = list(prep.models)[1]
+        k = "1" if "1" in w else "0"
+        ours = w.get(k, {}).get("long", {}).get("accuracy")
+        theirs = waits.get(ablation, {}).get(k, {}).get("long", {}).get("accuracy")
+        a_all = row(main, "bf"), row(ablation, "bf")
+        if ours is not None and theirs is not None and all(x is not None for x in a_all):
+            out.append(
+                {
+                    "finding": f"Curated {main} data beats {ablation} data of the same size",
+                    "holds": ours > theirs,
+                    "evidence": f"long problems with {k}x Wait: {main} {ours}% vs {ablation} {theirs}%; "
+                    f"BF Performance {a_all[0]['performance']:.1f}% vs {a_all[1]['performance']:.1f}%",
+                }
+            )
+    return out
+
+
+# --------------------------------------------------------------------------- the whole demo
+def run_demo(cfg: DemoConfig) -> dict[str, Any]:
+    """Everything: returns the summary that is also written to OUT/summary.json."""
+    from s1eval.report.build import write_report
+
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    prep = prepare(cfg)
+    timings["prepare"] = round(time.perf_counter() - started, 1)
+    t0 = time.perf_counter()
+    cfg.log(f"[demo] evaluating on {len(prep.problems)} held-out questions ...")
+    run_dirs = evaluate_models(cfg, prep)
+    timings["evaluate"] = round(time.perf_counter() - t0, 1)
+    t0 = time.perf_counter()
+    if cfg.out.exists():
+        shutil.rmtree(cfg.out)
+    report = write_report(
+        run_dirs,
+        cfg.out,
+        title="s1eval demo: test-time scaling of a tiny model trained on a modular counter",
+        resamples=cfg.resamples,
+        seed=cfg.seed,
+    )
+    waits = wait_effect(cfg, prep)
+    found = findings(cfg, prep, report.leaderboard, report.budgets, waits)
+    timings["report"] = round(time.perf_counter() - t0, 1)
+    timings["total"] = round(time.perf_counter() - started, 1)
+    summary = {
+        "config": _config_dict(cfg),
+        "pool": prep.pool_summary,
+        "training": {k: _training_brief(v) for k, v in prep.training.items()},
+        "reused_models": prep.reused,
+        "wait_effect": waits,
+        "findings": found,
+        "timings_s": timings,
+    }
+    (cfg.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    curation_md = prep.curation_dir / "report.md"
+    if curation_md.exists():
+        shutil.copyfile(curation_md, cfg.out / "curation.md")
+    from s1eval.demo.note import write_note
+
+    write_note(cfg.out, summary, report)
+    return summary
+
+
+def _setup(cfg: DemoConfig) -> None:
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import torch
+
+    torch.set_num_threads(cfg.threads)
+    try:
+        import datasets
+        import transformers
+
+        transformers.logging.set_verbosity_error()
+        datasets.disable_progress_bars()
+    except ImportError:  # pragma: no cover - both ship with the package
+        pass
+    cfg.workdir.mkdir(parents=True, exist_ok=True)
+
+
+def _secs(t0: float) -> str:
+    return f"{time.perf_counter() - t0:.1f} s"
+
+
+def _config_dict(cfg: DemoConfig) -> dict[str, Any]:
+    d = asdict(cfg)
+    d.pop("log", None)
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in d.items()}
+
+
+def _training_brief(s: dict[str, Any]) -> dict[str, Any]:
+    keys = ("examples", "global_step", "epochs", "first_logged_loss", "last_logged_loss", "train_time_s", "tokens_per_s")
+    return {k: s.get(k) for k in keys}
