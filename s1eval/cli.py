@@ -12,13 +12,25 @@ from s1eval import __version__
 from s1eval.errors import S1EvalError
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "generate": ("s1eval.commands.generate:generate_command", "Run a control method over a JSONL of prompts."),
-    "eval": ("s1eval.commands.evaluate:eval_command", "Evaluate a method on a benchmark into a resumable run."),
+    "generate": (
+        "s1eval.commands.generate:generate_command",
+        "Run a control method over a JSONL of prompts.",
+    ),
+    "eval": (
+        "s1eval.commands.evaluate:eval_command",
+        "Evaluate a method on a benchmark into a resumable run.",
+    ),
     "report": ("s1eval.report.cli:report_command", "Leaderboard, budget table and scaling plots from runs."),
     "curate": ("curation.cli:curate_command", "Curate an s1K-style training set from a question pool."),
     "train": ("training.cli:train_command", "Supervised fine-tuning with the TRL recipe."),
-    "study": ("s1eval.studies.cli:study_group", "The paper's studies: extrapolation strings, data ablations."),
-    "lm-eval": ("s1eval.integrations.lm_eval.cli:lm_eval_command", "lm_eval with the s1_* models registered."),
+    "study": (
+        "s1eval.studies.cli:study_group",
+        "The paper's studies: extrapolation strings, data ablations.",
+    ),
+    "lm-eval": (
+        "s1eval.integrations.lm_eval.cli:lm_eval_command",
+        "lm_eval with the s1_* models registered.",
+    ),
     "methods": ("s1eval.commands.info:methods_command", "List control methods and their settings."),
 }
 

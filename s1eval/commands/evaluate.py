@@ -13,10 +13,14 @@ from s1eval.commands.options import engine_from_options, engine_options, method_
 @click.command("eval")
 @engine_options
 @method_options
-@click.option("--benchmark", "-b", required=True, help="aime24, aime25, math500, gpqa_diamond, or a .jsonl path.")
+@click.option(
+    "--benchmark", "-b", required=True, help="aime24, aime25, math500, gpqa_diamond, or a .jsonl path."
+)
 @click.option("--data-path", default=None, help="The benchmark's file (GPQA: your gpqa_diamond.csv).")
 @click.option("--limit", type=int, default=None, help="Only the first N questions.")
-@click.option("--samples", type=int, default=1, show_default=True, help="Repeats per question (avg@k, maj@k).")
+@click.option(
+    "--samples", type=int, default=1, show_default=True, help="Repeats per question (avg@k, maj@k)."
+)
 @click.option("--run-dir", required=True, type=click.Path(path_type=Path), help="Where the run is written.")
 @click.option("--label", default=None, help="How the run is named in tables (default: the method).")
 @click.option("--variant", default=None, help="The model variant, e.g. the training subset (s1k, 1k-random).")
@@ -41,11 +45,17 @@ def eval_command(
     from s1eval.runs.evaluate import RunSpec, evaluate
 
     choice = method_from_options(options)
-    if choice.budgets and "max_thinking_tokens" not in choice.settings and choice.name in ("bf", "tcc+bf", "scc+bf"):
+    if (
+        choice.budgets
+        and "max_thinking_tokens" not in choice.settings
+        and choice.name in ("bf", "tcc+bf", "scc+bf")
+    ):
         choice.settings["max_thinking_tokens"] = max(b for b in choice.budgets if isinstance(b, int))
     validate_method(choice.name, choice.settings)
     problems = load_benchmark(benchmark, data_path, limit=limit)
-    prepared = prepare_method(engine_from_options(options), choice.name, choice.settings, options["format_name"])
+    prepared = prepare_method(
+        engine_from_options(options), choice.name, choice.settings, options["format_name"]
+    )
     spec = RunSpec(
         benchmark=Path(benchmark).stem if benchmark.endswith(".jsonl") else benchmark,
         budgets=choice.budgets,
@@ -70,4 +80,3 @@ def eval_command(
             f"{budget!s:>8}  {summary['accuracy']:8.3f}  {summary['accuracy_answered']:8.3f}  {thinking:8.1f}  {len(rows)}"
         )
     click.echo(f"run written to {run_dir} (s1eval report {run_dir})", err=True)
-

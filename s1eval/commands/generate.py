@@ -16,7 +16,9 @@ from s1eval.runs.jsonl import JsonlWriter, read_jsonl
 def read_prompts(path: Path) -> list[dict[str, Any]]:
     """Rows {"id", "prompt"}; a malformed line is a one-line error that names it."""
     if not path.exists():
-        raise DataError(f"input file {path} does not exist; give a JSONL file with one {{\"id\", \"prompt\"}} per line")
+        raise DataError(
+            f'input file {path} does not exist; give a JSONL file with one {{"id", "prompt"}} per line'
+        )
     rows = []
     seen: set[str] = set()
     for lineno, row in read_jsonl(path):
@@ -35,9 +37,15 @@ def read_prompts(path: Path) -> list[dict[str, Any]]:
 @click.command("generate")
 @engine_options
 @method_options
-@click.option("--input", "input_path", required=True, type=click.Path(path_type=Path), help="JSONL of {id, prompt}.")
-@click.option("--output", "output_path", required=True, type=click.Path(path_type=Path), help="JSONL to append to.")
-@click.option("--chunk-size", type=int, default=64, show_default=True, help="Prompts per flush to the output.")
+@click.option(
+    "--input", "input_path", required=True, type=click.Path(path_type=Path), help="JSONL of {id, prompt}."
+)
+@click.option(
+    "--output", "output_path", required=True, type=click.Path(path_type=Path), help="JSONL to append to."
+)
+@click.option(
+    "--chunk-size", type=int, default=64, show_default=True, help="Prompts per flush to the output."
+)
 def generate_command(input_path: Path, output_path: Path, chunk_size: int, **options: Any) -> None:
     """Run a control method over prompts. Rerunning the same command skips the ids already in --output."""
     from tqdm.auto import tqdm
@@ -46,7 +54,11 @@ def generate_command(input_path: Path, output_path: Path, chunk_size: int, **opt
 
     rows = read_prompts(input_path)
     choice = method_from_options(options)
-    if choice.budgets and "max_thinking_tokens" not in choice.settings and choice.name in ("bf", "tcc+bf", "scc+bf"):
+    if (
+        choice.budgets
+        and "max_thinking_tokens" not in choice.settings
+        and choice.name in ("bf", "tcc+bf", "scc+bf")
+    ):
         choice.settings["max_thinking_tokens"] = max(b for b in choice.budgets if isinstance(b, int))
     validate_method(choice.name, choice.settings)
     engine = engine_from_options(options)
@@ -54,12 +66,24 @@ def generate_command(input_path: Path, output_path: Path, chunk_size: int, **opt
     budgets = prepared.budgets(choice.budgets)
     sweep = choice.budgets is not None
 
-    done = {(r.get("id"), r.get("budget") if sweep else None) for _, r in read_jsonl(output_path, skip_torn_tail=True)} if output_path.exists() else set()
+    done = (
+        {
+            (r.get("id"), r.get("budget") if sweep else None)
+            for _, r in read_jsonl(output_path, skip_torn_tail=True)
+        }
+        if output_path.exists()
+        else set()
+    )
     todo = [r for r in rows if any((r["id"], b if sweep else None) not in done for b in budgets)]
     if len(todo) < len(rows):
-        click.echo(f"resuming: {len(rows) - len(todo)} of {len(rows)} prompts already in {output_path}", err=True)
+        click.echo(
+            f"resuming: {len(rows) - len(todo)} of {len(rows)} prompts already in {output_path}", err=True
+        )
     seeds = {r["id"]: options["seed"] + i for i, r in enumerate(rows)}
-    with JsonlWriter(output_path) as writer, tqdm(total=len(todo), desc=f"{choice.name}", unit="prompt") as bar:
+    with (
+        JsonlWriter(output_path) as writer,
+        tqdm(total=len(todo), desc=f"{choice.name}", unit="prompt") as bar,
+    ):
         for start in range(0, len(todo), chunk_size):
             chunk = todo[start : start + chunk_size]
             results = prepared.run(

@@ -16,7 +16,9 @@ def methods_command() -> None:
         method = get_method(name)
         click.echo(f"{name}  ({method.config_class.__name__})")
         for field in dataclasses.fields(method.config_class):
-            default = "required" if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING else (
-                field.default if field.default is not dataclasses.MISSING else field.default_factory()
+            default = (
+                "required"
+                if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+                else (field.default if field.default is not dataclasses.MISSING else field.default_factory())
             )
             click.echo(f"    {field.name} = {default!r}")

@@ -25,15 +25,31 @@ METHOD_OPTIONS: dict[str, str] = {
 
 def engine_options(func: Callable) -> Callable:
     decorators = [
-        click.option("--model", "-m", required=True, help="Hub id or local path of the model (or the served name)."),
-        click.option("--engine", type=click.Choice(["hf", "vllm", "openai"]), default="hf", show_default=True),
-        click.option("--format", "format_name", default="auto", show_default=True, help="Thinking format: s1, r1 or auto."),
-        click.option("--batch-size", type=int, default=16, show_default=True, help="hf: sequences decoded together."),
+        click.option(
+            "--model", "-m", required=True, help="Hub id or local path of the model (or the served name)."
+        ),
+        click.option(
+            "--engine", type=click.Choice(["hf", "vllm", "openai"]), default="hf", show_default=True
+        ),
+        click.option(
+            "--format",
+            "format_name",
+            default="auto",
+            show_default=True,
+            help="Thinking format: s1, r1 or auto.",
+        ),
+        click.option(
+            "--batch-size", type=int, default=16, show_default=True, help="hf: sequences decoded together."
+        ),
         click.option("--dtype", default="auto", show_default=True),
         click.option("--device", default="auto", show_default=True),
         click.option("--revision", default=None, help="Model revision (branch, tag or commit)."),
-        click.option("--trust-remote-code", is_flag=True, help="Run the model repository's own code (off by default)."),
-        click.option("--base-url", multiple=True, help="openai: server URL(s), e.g. http://127.0.0.1:8000/v1."),
+        click.option(
+            "--trust-remote-code", is_flag=True, help="Run the model repository's own code (off by default)."
+        ),
+        click.option(
+            "--base-url", multiple=True, help="openai: server URL(s), e.g. http://127.0.0.1:8000/v1."
+        ),
         click.option("--tensor-parallel-size", type=int, default=None, help="vllm: GPUs per model replica."),
         click.option("--system", default=None, help="System prompt (default: the format's)."),
     ]
@@ -44,17 +60,29 @@ def engine_options(func: Callable) -> Callable:
 
 def method_options(func: Callable) -> Callable:
     decorators = [
-        click.option("--method", default="bf", show_default=True, help="bf, tcc, scc, ccc, rs, vote, tcc+bf, scc+bf."),
+        click.option(
+            "--method", default="bf", show_default=True, help="bf, tcc, scc, ccc, rs, vote, tcc+bf, scc+bf."
+        ),
         click.option("--max-thinking-tokens", type=int, default=None, help="Thinking budget in tokens."),
-        click.option("--budgets", default=None, help="Comma-separated x values, e.g. 512,1024,2048 (one sweep)."),
-        click.option("--extensions", type=int, default=None, help="bf: times to suppress the end of thinking."),
-        click.option("--min-thinking-tokens", type=int, default=None, help="bf: extend until this many tokens."),
-        click.option("--extension-string", default=None, help="Wait, Hmm, Alternatively, none, cycle or A|B|C."),
+        click.option(
+            "--budgets", default=None, help="Comma-separated x values, e.g. 512,1024,2048 (one sweep)."
+        ),
+        click.option(
+            "--extensions", type=int, default=None, help="bf: times to suppress the end of thinking."
+        ),
+        click.option(
+            "--min-thinking-tokens", type=int, default=None, help="bf: extend until this many tokens."
+        ),
+        click.option(
+            "--extension-string", default=None, help="Wait, Hmm, Alternatively, none, cycle or A|B|C."
+        ),
         click.option("--max-answer-tokens", type=int, default=None),
         click.option("--temperature", type=float, default=None),
         click.option("--top-p", type=float, default=None),
         click.option("--frequency-penalty", type=float, default=None),
-        click.option("--set", "extra_settings", multiple=True, metavar="KEY=VALUE", help="Any other method setting."),
+        click.option(
+            "--set", "extra_settings", multiple=True, metavar="KEY=VALUE", help="Any other method setting."
+        ),
         click.option("--seed", type=int, default=0, show_default=True),
     ]
     for deco in reversed(decorators):

@@ -84,7 +84,9 @@ def drive(engine: Engine, programs: Sequence[Program]) -> list[Any]:
         order = list(pending)
         outputs = engine.generate([pending[i] for i in order])
         if len(outputs) != len(order):
-            raise RuntimeError(f"engine {engine.name} returned {len(outputs)} results for {len(order)} requests")
+            raise RuntimeError(
+                f"engine {engine.name} returned {len(outputs)} results for {len(order)} requests"
+            )
         for i, res in zip(order, outputs, strict=True):
             try:
                 pending[i] = programs[i].send(res)

@@ -56,7 +56,9 @@ def parse_extension_strings(value: str | Sequence[str] | None) -> tuple[str, ...
         return tuple(part for part in value.split("|")) if "|" in value else (value,)
     strings = tuple(value)
     if not strings:
-        raise ConfigError("extension strings must not be an empty list; use 'none' to only ignore the delimiter")
+        raise ConfigError(
+            "extension strings must not be an empty list; use 'none' to only ignore the delimiter"
+        )
     return strings
 
 
@@ -100,13 +102,21 @@ class BudgetForcingConfig:
     the ledger; it fills `extension_strings` / `extension_sampling` where those are left at their defaults."""
 
     def __post_init__(self) -> None:
-        require_positive("max_thinking_tokens", self.max_thinking_tokens, "Give a thinking budget such as 4000.")
+        require_positive(
+            "max_thinking_tokens", self.max_thinking_tokens, "Give a thinking budget such as 4000."
+        )
         require_positive("max_answer_tokens", self.max_answer_tokens, "Give an answer limit such as 1024.")
         require_positive("min_thinking_tokens", self.min_thinking_tokens, "Or leave it unset.")
-        if isinstance(self.num_extensions, bool) or not isinstance(self.num_extensions, int) or self.num_extensions < 0:
+        if (
+            isinstance(self.num_extensions, bool)
+            or not isinstance(self.num_extensions, int)
+            or self.num_extensions < 0
+        ):
             raise ConfigError(f"num_extensions must be an integer >= 0, got {self.num_extensions!r}")
         if not self.extension_strings:
-            raise ConfigError("extension_strings must hold at least one string ('' ignores the delimiter only)")
+            raise ConfigError(
+                "extension_strings must hold at least one string ('' ignores the delimiter only)"
+            )
         if self.strategy is not None:  # a named strategy sets the strings and sampling left at their defaults
             strings, sampling = resolve_strategy(self.strategy)
             if self.extension_strings == ("Wait",):
@@ -115,7 +125,9 @@ class BudgetForcingConfig:
                 object.__setattr__(self, "extension_sampling", sampling)
         unknown = set(self.extension_sampling) - set(SamplingParams.__dataclass_fields__)
         if unknown:
-            raise ConfigError(f"unknown extension_sampling fields {sorted(unknown)}; use e.g. frequency_penalty")
+            raise ConfigError(
+                f"unknown extension_sampling fields {sorted(unknown)}; use e.g. frequency_penalty"
+            )
 
     def with_budget(self, budget: int) -> BudgetForcingConfig:
         from dataclasses import replace
@@ -188,7 +200,9 @@ class _Controller:
         self.method = method
         tok = engine.tokenizer
         self.end_marker_id = single_token_id(tok, fmt.end_marker)
-        self.think_stop_ids = _token_ids(tok, (fmt.end_marker, *fmt.extra_think_stops), getattr(tok, "eos_token_id", None))
+        self.think_stop_ids = _token_ids(
+            tok, (fmt.end_marker, *fmt.extra_think_stops), getattr(tok, "eos_token_id", None)
+        )
         self.answer_stop_ids = _token_ids(tok, fmt.answer_stops, getattr(tok, "eos_token_id", None))
         self.think_end_ids = encode(engine, fmt.think_end)
         self.answer_prefix = fmt.answer_prefix if config.answer_prefix is None else config.answer_prefix
@@ -225,7 +239,9 @@ class _Controller:
             stop_token_ids=self.think_stop_ids,
             sampling=sampling,
             seed=derive_seed(t.seed, round_no),
-            min_new_tokens=1 if last_forced == "" else 0,  # "ignore the delimiter": it may not come right back
+            min_new_tokens=1
+            if last_forced == ""
+            else 0,  # "ignore the delimiter": it may not come right back
             cache_key=t.key,
         )
 
@@ -275,7 +291,9 @@ class _Controller:
                 think_end = len(ctx)
                 ctx += self.think_end_ids + self.prefix_ids
                 forced = self.fmt.think_end + self.answer_prefix
-                rounds.append(Round("think", take, "budget", forced, len(self.think_end_ids) + len(self.prefix_ids)))
+                rounds.append(
+                    Round("think", take, "budget", forced, len(self.think_end_ids) + len(self.prefix_ids))
+                )
                 return _Cut(ctx, think_end, rounds, generated, extensions, True)
             if r.forced is not None:
                 ctx += r.forced_ids
@@ -322,7 +340,11 @@ class _Controller:
             ledger.outcome = "truncated" if stop == "length" else ("forced" if cut.capped else "answered")
         delimiter = self.fmt.think_end if cut.error is None else ""
         return ControlResult(
-            prompt=t.prompt, thinking=thinking, answer=answer, ledger=ledger, output=thinking + delimiter + answer
+            prompt=t.prompt,
+            thinking=thinking,
+            answer=answer,
+            ledger=ledger,
+            output=thinking + delimiter + answer,
         )
 
 

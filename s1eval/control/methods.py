@@ -110,7 +110,9 @@ def settings_from_kwargs(config_class: type, kwargs: dict[str, Any], *, method: 
     missing = [
         f.name
         for f in fields.values()
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and f.name not in values
+        if f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+        and f.name not in values
     ]
     if missing:
         raise ConfigError(f"method {method!r} needs {', '.join(missing)} (e.g. --max-thinking-tokens 4000)")
@@ -202,7 +204,14 @@ class PreparedMethod:
         progress: Progress | None = None,
     ) -> dict[Any, list[ControlResult]]:
         return self.method.run(
-            self.engine, self.fmt, questions, self.config, budgets=budgets, seeds=seeds, system=system, progress=progress
+            self.engine,
+            self.fmt,
+            questions,
+            self.config,
+            budgets=budgets,
+            seeds=seeds,
+            system=system,
+            progress=progress,
         )
 
     def budgets(self, budgets: Sequence[Any] | None = None) -> list[Any]:

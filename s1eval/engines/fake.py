@@ -22,7 +22,9 @@ Script = Callable[[str, int], str]
 class FakeEngine:
     name = "fake"
 
-    def __init__(self, tokenizer: Tokenizer, script: Script, *, model_id: str = "fake", max_batch_size: int = 64):
+    def __init__(
+        self, tokenizer: Tokenizer, script: Script, *, model_id: str = "fake", max_batch_size: int = 64
+    ):
         self.tokenizer = tokenizer
         self.script = script
         self.model_id = model_id
@@ -61,11 +63,15 @@ class FakeEngine:
             hit = matcher.check(output) if matcher else None
             if hit is not None:
                 matched, keep = hit
-                return self._done(output[:keep], "stop_string", stop_string=matched, discarded=len(output) - keep)
+                return self._done(
+                    output[:keep], "stop_string", stop_string=matched, discarded=len(output) - keep
+                )
         if len(output) >= req.max_new_tokens:
             return self._done(output, "length")
         # the script ran out: the model ends its turn
-        return self._done(output, "stop_token", stop_token=req.stop_token_ids[0] if req.stop_token_ids else None)
+        return self._done(
+            output, "stop_token", stop_token=req.stop_token_ids[0] if req.stop_token_ids else None
+        )
 
     def _done(self, ids: list[int], reason: str, **kw) -> GenerationResult:
         self.stats["generated_tokens"] += len(ids)

@@ -67,10 +67,16 @@ def load_model_and_tokenizer(
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if dtype == "auto":
-        torch_dtype = torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
+        torch_dtype = (
+            torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
+        )
     else:
         torch_dtype = getattr(torch, dtype)
-    kwargs: dict[str, Any] = {"revision": revision, "trust_remote_code": trust_remote_code, "dtype": torch_dtype}
+    kwargs: dict[str, Any] = {
+        "revision": revision,
+        "trust_remote_code": trust_remote_code,
+        "dtype": torch_dtype,
+    }
     if attn_implementation:
         kwargs["attn_implementation"] = attn_implementation
     try:
@@ -135,7 +141,9 @@ class HFEngine:
         self.pad_id = pad if pad is not None else (self.tokenizer.eos_token_id or 0)
         self._batches: list[_Batch] = []
         params = inspect.signature(self.model.forward).parameters
-        self._cache_kwarg = "cache" if "cache" in params else "past_key_values"  # transformers >= 5.2x: cache=
+        self._cache_kwarg = (
+            "cache" if "cache" in params else "past_key_values"
+        )  # transformers >= 5.2x: cache=
         self.stats = {"prefill_tokens": 0, "decode_steps": 0, "generated_tokens": 0, "reused_tokens": 0}
 
     def describe(self) -> dict:
@@ -160,7 +168,9 @@ class HFEngine:
         by_batch: dict[int, list[int]] = {}
         fresh: list[int] = []
         for i, b in enumerate(owner):
-            if b is None and requests[i].max_new_tokens <= 0:  # a keep-alive with nothing cached: nothing to do
+            if (
+                b is None and requests[i].max_new_tokens <= 0
+            ):  # a keep-alive with nothing cached: nothing to do
                 results[i] = GenerationResult(text="", token_ids=[], stop_reason="length")
                 continue
             (fresh if b is None else by_batch.setdefault(b, [])).append(i)
@@ -221,7 +231,11 @@ class HFEngine:
             mask[i, width - n :] = 1
             rows.append(_Row(key=req.cache_key))
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        batch = _Batch(cache=DynamicCache(config=self.model.config), mask=torch.zeros((len(requests), 0), dtype=torch.long), rows=rows)
+        batch = _Batch(
+            cache=DynamicCache(config=self.model.config),
+            mask=torch.zeros((len(requests), 0), dtype=torch.long),
+            rows=rows,
+        )
         suffixes = [list(r.context_ids) for r in requests]
         logits = self._forward(batch, ids, mask, positions, suffixes)
         self.stats["prefill_tokens"] += int(mask.sum())
@@ -349,7 +363,10 @@ class HFEngine:
                     matched, keep = hit
                     done[i] = True
                     results[i] = self._result(
-                        outputs[i][:keep], "stop_string", stop_string=matched, discarded=len(outputs[i]) - keep
+                        outputs[i][:keep],
+                        "stop_string",
+                        stop_string=matched,
+                        discarded=len(outputs[i]) - keep,
                     )
                     # every output token but this last one was fed; mark so the cache bookkeeping stays true
                     continue

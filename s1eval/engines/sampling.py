@@ -18,10 +18,14 @@ def apply_penalties(
 ) -> torch.Tensor:
     """Penalise one row's logits in place (1-D tensor) and return it."""
     if params.repetition_penalty != 1.0:
-        seen = torch.tensor(sorted(set(context_ids) | set(output_ids)), device=logits.device, dtype=torch.long)
+        seen = torch.tensor(
+            sorted(set(context_ids) | set(output_ids)), device=logits.device, dtype=torch.long
+        )
         if seen.numel():
             vals = logits[seen]
-            logits[seen] = torch.where(vals > 0, vals / params.repetition_penalty, vals * params.repetition_penalty)
+            logits[seen] = torch.where(
+                vals > 0, vals / params.repetition_penalty, vals * params.repetition_penalty
+            )
     if (params.frequency_penalty or params.presence_penalty) and output_ids:
         ids = torch.tensor(output_ids, device=logits.device, dtype=torch.long)
         counts = torch.bincount(ids, minlength=logits.shape[-1])[: logits.shape[-1]].to(logits.dtype)

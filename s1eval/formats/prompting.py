@@ -66,7 +66,9 @@ def preflight(tokenizer: Any, fmt: ThinkingFormat, model_id: str = "the model") 
             f"{others}"
         )
     for text in (fmt.think_start, fmt.think_end):
-        round_trip = tokenizer.decode(tokenizer.encode(text, add_special_tokens=False), skip_special_tokens=False)
+        round_trip = tokenizer.decode(
+            tokenizer.encode(text, add_special_tokens=False), skip_special_tokens=False
+        )
         if round_trip != text:
             raise PreflightError(
                 f"the tokenizer of {model_id} does not round-trip the delimiter {text!r} (got {round_trip!r}); "
@@ -107,5 +109,9 @@ def open_thinking(prompt: str, fmt: ThinkingFormat) -> str:
     """Append the think-start delimiter unless the template already did (R1 distills do)."""
     stripped = fmt.think_start.rstrip("\n")
     if prompt.rstrip("\n").endswith(stripped):
-        return prompt if prompt.endswith(fmt.think_start) else prompt.rstrip("\n") + fmt.think_start[len(stripped) :]
+        return (
+            prompt
+            if prompt.endswith(fmt.think_start)
+            else prompt.rstrip("\n") + fmt.think_start[len(stripped) :]
+        )
     return prompt + fmt.think_start

@@ -84,7 +84,9 @@ def evaluate(
         for repeat in range(spec.samples):
             seed = unit_seed(spec.seed, problem.id, repeat)
             keys = {
-                b: sample_key(prepared.engine.model_id, engine_info, question, prepared.method.name, settings, b, seed)
+                b: sample_key(
+                    prepared.engine.model_id, engine_info, question, prepared.method.name, settings, b, seed
+                )
                 for b in budgets
             }
             if not all(k in done for k in keys.values()):

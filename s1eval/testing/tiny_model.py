@@ -113,5 +113,7 @@ def build_tiny_model(
     )
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    (out / "s1eval_tiny.json").write_text(json.dumps({"built_by": "s1eval.testing.build_tiny_model", "seed": seed}))
+    (out / "s1eval_tiny.json").write_text(
+        json.dumps({"built_by": "s1eval.testing.build_tiny_model", "seed": seed})
+    )
     return out

@@ -33,7 +33,9 @@ def segments_strategy():
 )
 def test_ledger_invariants(tiny_tokenizer, segments, budget, extensions, strings, fmt):
     engine = FakeEngine(tiny_tokenizer, ThinkingScript(fmt, segments, answer="\\boxed{7}"))
-    cfg = BudgetForcingConfig(max_thinking_tokens=budget, num_extensions=extensions, extension_strings=strings)
+    cfg = BudgetForcingConfig(
+        max_thinking_tokens=budget, num_extensions=extensions, extension_strings=strings
+    )
     prompt = PROMPT.replace("<|im_start|>think\n", fmt.think_start)
     [res] = run_budget_forcing(engine, fmt, [prompt], cfg)
     led = res.ledger
@@ -46,7 +48,13 @@ def test_ledger_invariants(tiny_tokenizer, segments, budget, extensions, strings
     assert led.extensions == sum(1 for r in think_rounds if r.forced in strings and r.stop != "budget")
     assert led.extensions <= extensions
     # each round asked only for the budget that remained: the requests' limits add up exactly
-    think_requests = [r for r in engine.requests if r.stop_token_ids and r.max_new_tokens and fmt.think_end not in tiny_tokenizer.decode(r.context_ids)[len(prompt):]]
+    think_requests = [
+        r
+        for r in engine.requests
+        if r.stop_token_ids
+        and r.max_new_tokens
+        and fmt.think_end not in tiny_tokenizer.decode(r.context_ids)[len(prompt) :]
+    ]
     asked = [r.max_new_tokens for r in think_requests]
     assert asked[0] == budget
     for previous, now, rnd in zip(asked, asked[1:], think_rounds, strict=False):
@@ -68,7 +76,9 @@ def test_ledger_invariants(tiny_tokenizer, segments, budget, extensions, strings
 
 def test_extension_strings_cycle_and_are_recorded(tiny_tokenizer):
     engine = FakeEngine(tiny_tokenizer, ThinkingScript(S1, ["one ", "two ", "three ", "four "]))
-    cfg = BudgetForcingConfig(max_thinking_tokens=500, num_extensions=3, extension_strings=("Wait", "Hmm", "Alternatively"))
+    cfg = BudgetForcingConfig(
+        max_thinking_tokens=500, num_extensions=3, extension_strings=("Wait", "Hmm", "Alternatively")
+    )
     [res] = run_budget_forcing(engine, S1, [PROMPT], cfg)
     assert [r.forced for r in res.ledger.rounds[:3]] == ["Wait", "Hmm", "Alternatively"]
     assert res.thinking.endswith("four ")
@@ -96,7 +106,9 @@ def test_min_thinking_tokens_extends_until_reached(tiny_tokenizer):
 
 def test_extension_sampling_applies_to_extended_rounds_only(tiny_tokenizer):
     engine = FakeEngine(tiny_tokenizer, ThinkingScript(S1, ["one ", "two "]))
-    cfg = BudgetForcingConfig(max_thinking_tokens=200, num_extensions=1, extension_sampling={"frequency_penalty": 0.5})
+    cfg = BudgetForcingConfig(
+        max_thinking_tokens=200, num_extensions=1, extension_sampling={"frequency_penalty": 0.5}
+    )
     run_budget_forcing(engine, S1, [PROMPT], cfg)
     assert engine.requests[0].sampling.frequency_penalty == 0.0
     assert engine.requests[1].sampling.frequency_penalty == 0.5
@@ -120,7 +132,11 @@ def test_bad_settings_are_one_line_errors(kwargs):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(segments=segments_strategy(), extensions=st.integers(0, 3), budgets=st.lists(st.integers(1, 60), min_size=1, max_size=5))
+@given(
+    segments=segments_strategy(),
+    extensions=st.integers(0, 3),
+    budgets=st.lists(st.integers(1, 60), min_size=1, max_size=5),
+)
 def test_sweep_equals_separate_runs_on_fake(tiny_tokenizer, segments, extensions, budgets):
     def engine():
         return FakeEngine(tiny_tokenizer, ThinkingScript(S1, segments, answer="\\boxed{7}"))
@@ -169,7 +185,9 @@ def test_sweep_equals_separate_runs_on_tiny_model(tiny_engine):
 
 def test_seeded_sampling_is_reproducible_and_batch_independent(tiny_engine):
     prompts = [build_prompt(tiny_engine.tokenizer, S1, q) for q in ["What is 3+4?", "Add 1 and 2."]]
-    cfg = BudgetForcingConfig(max_thinking_tokens=12, max_answer_tokens=6, sampling=SamplingParams(temperature=1.0))
+    cfg = BudgetForcingConfig(
+        max_thinking_tokens=12, max_answer_tokens=6, sampling=SamplingParams(temperature=1.0)
+    )
     a = run_budget_forcing(tiny_engine, S1, prompts, cfg, seeds=[5, 6])
     b = run_budget_forcing(tiny_engine, S1, prompts[1:], cfg, seeds=[6])
     c = run_budget_forcing(tiny_engine, S1, prompts, cfg, seeds=[7, 8])

@@ -35,9 +35,15 @@ def test_greedy_matches_transformers_generate(tiny_engine, contexts):
 
     [ours] = fresh(tiny_engine).generate([GenerationRequest(contexts[0], 20)])
     ids = torch.tensor([contexts[0]])
-    ref = tiny_engine.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=20, do_sample=False,
-                                     eos_token_id=None, min_new_tokens=20)
-    assert ours.token_ids == ref[0, len(contexts[0]):].tolist()
+    ref = tiny_engine.model.generate(
+        ids,
+        attention_mask=torch.ones_like(ids),
+        max_new_tokens=20,
+        do_sample=False,
+        eos_token_id=None,
+        min_new_tokens=20,
+    )
+    assert ours.token_ids == ref[0, len(contexts[0]) :].tolist()
 
 
 @pytest.mark.parametrize("drop", [0, 3])
@@ -48,7 +54,9 @@ def test_kv_reuse_equals_reencoding(tiny_engine, contexts, drop):
     # continue rows 0, 2, 3 (row 1 finished): drop the last `drop` tokens and append "Wait"
     keep = [0, 2, 3]
     follow = [contexts[i] + first[i].token_ids[: len(first[i].token_ids) - drop] + wait for i in keep]
-    reused = engine.generate([GenerationRequest(f, 10, cache_key=i) for i, f in zip(keep, follow, strict=True)])
+    reused = engine.generate(
+        [GenerationRequest(f, 10, cache_key=i) for i, f in zip(keep, follow, strict=True)]
+    )
     assert engine.stats["reused_tokens"] > sum(len(contexts[i]) for i in keep)
     reencoded = fresh(tiny_engine).generate([GenerationRequest(f, 10) for f in follow])
     assert [r.token_ids for r in reused] == [r.token_ids for r in reencoded]
@@ -59,7 +67,12 @@ def test_keep_alive_keeps_the_cache(tiny_engine, contexts):
     first = engine.generate([GenerationRequest(c, 6, cache_key=i) for i, c in enumerate(contexts[:2])])
     ctx1 = contexts[1] + first[1].token_ids
     # row 0 continues, row 1 only says it will be continued later
-    engine.generate([GenerationRequest(contexts[0] + first[0].token_ids, 4, cache_key=0), GenerationRequest(ctx1, 0, cache_key=1)])
+    engine.generate(
+        [
+            GenerationRequest(contexts[0] + first[0].token_ids, 4, cache_key=0),
+            GenerationRequest(ctx1, 0, cache_key=1),
+        ]
+    )
     before = engine.stats["prefill_tokens"]
     [later] = engine.generate([GenerationRequest(ctx1, 5, cache_key=1)])
     assert engine.stats["prefill_tokens"] - before <= 1  # only the pending last token is fed again
@@ -104,7 +117,11 @@ def test_seeded_sampling(tiny_engine, contexts):
 def test_penalties_change_the_output(tiny_engine, contexts):
     plain = fresh(tiny_engine).generate([GenerationRequest(contexts[0], 30)])[0]
     penal = fresh(tiny_engine).generate(
-        [GenerationRequest(contexts[0], 30, sampling=SamplingParams(frequency_penalty=2.0, repetition_penalty=1.5))]
+        [
+            GenerationRequest(
+                contexts[0], 30, sampling=SamplingParams(frequency_penalty=2.0, repetition_penalty=1.5)
+            )
+        ]
     )[0]
     assert plain.token_ids != penal.token_ids
     assert len(set(penal.token_ids)) >= len(set(plain.token_ids))

@@ -38,7 +38,12 @@ def test_preflight_refuses_a_delimiter_that_is_not_one_token():
     raw = Tokenizer(models.BPE())
     raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     raw.decoder = decoders.ByteLevel()
-    raw.train_from_iterator(["hello world"], trainers.BpeTrainer(vocab_size=300, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+    raw.train_from_iterator(
+        ["hello world"],
+        trainers.BpeTrainer(
+            vocab_size=300, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
+        ),
+    )
     plain = PreTrainedTokenizerFast(tokenizer_object=raw)
     with pytest.raises(PreflightError) as err:
         preflight(plain, R1, "org/plain-model")
@@ -47,10 +52,12 @@ def test_preflight_refuses_a_delimiter_that_is_not_one_token():
 
 
 def test_detection_fails_clearly_without_any_hint():
-    from transformers import PreTrainedTokenizerFast
     from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
 
-    tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel({"a": 0, "[UNK]": 1}, unk_token="[UNK]")))
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=Tokenizer(models.WordLevel({"a": 0, "[UNK]": 1}, unk_token="[UNK]"))
+    )
     with pytest.raises(PreflightError, match="format=s1 or format=r1"):
         detect_format(tok)
 
@@ -58,7 +65,9 @@ def test_detection_fails_clearly_without_any_hint():
 def test_build_prompt_opens_the_thinking_once(tiny_tokenizer):
     prompt = build_prompt(tiny_tokenizer, S1, "What is 3+4?")
     assert prompt.startswith("<|im_start|>system\nYou are Qwen")
-    assert prompt.endswith("<|im_start|>user\nWhat is 3+4?<|im_end|>\n<|im_start|>assistant\n<|im_start|>think\n")
+    assert prompt.endswith(
+        "<|im_start|>user\nWhat is 3+4?<|im_end|>\n<|im_start|>assistant\n<|im_start|>think\n"
+    )
     assert open_thinking(prompt, S1) == prompt  # an already-open thinking is not opened twice
     r1 = open_thinking("<|im_start|>assistant\n<think>\n", R1)
     assert r1.count("<think>") == 1
