@@ -119,12 +119,7 @@ def main() -> dict:
         # (2) throughput vs one plain generate of the same total tokens
         figures["throughput"] = {}
         for rounds in (4, 16):
-            cfg = BudgetForcingConfig(
-                max_thinking_tokens=4096,
-                num_extensions=rounds,
-                max_answer_tokens=1,
-                extension_strings=("Wait",),
-            )
+            cfg = BudgetForcingConfig(max_thinking_tokens=1536, num_extensions=rounds, max_answer_tokens=1)
             timings = {}
             for label, eng in (
                 ("kv_reuse", engine),

@@ -17,7 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("results/demo"), help="where the report goes")
     parser.add_argument("--workdir", type=Path, default=Path("demo-work"), help="data, models and run dirs")
     parser.add_argument(
-        "--quick", action="store_true", help="reuse models trained by an earlier run in --workdir (labelled so)"
+        "--quick",
+        action="store_true",
+        help="reuse models trained by an earlier run in --workdir (labelled so)",
     )
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for this size)")
     args = parser.parse_args(argv)
@@ -28,27 +30,17 @@ def main(argv: list[str] | None = None) -> int:
     cfg = DemoConfig(out=args.out, workdir=args.workdir, reuse_models=args.quick, threads=args.threads)
     t0 = time.perf_counter()
     summary = run_demo(cfg)
-    from s1eval.report.readers import read_runs  # noqa: F401 - keeps the import cost out of the timing above
+    import pandas as pd
 
-    report_lb = summary_report(cfg.out)
+    written = pd.read_csv(cfg.out / "leaderboard.csv")  # the terminal shows what was written
     print()
-    print(terminal_leaderboard(report_lb))
+    print(terminal_leaderboard(written))
     print()
     for f in summary["findings"]:
         print(f"  [{'x' if f['holds'] else ' '}] {f['finding']}: {f['evidence']}")
     note = "" if not summary["reused_models"] else " (--quick: reused trained models)"
     print(f"\n[demo] done in {time.perf_counter() - t0:.0f} s{note}; see {cfg.out / 'README.md'}")
     return 0
-
-
-def summary_report(out: Path):
-    """The leaderboard as written to OUT/leaderboard.csv (what the terminal shows is what was written)."""
-    import pandas as pd
-
-    class _Report:
-        leaderboard = pd.read_csv(out / "leaderboard.csv", keep_default_na=False, na_values=[""])
-
-    return _Report
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ def leaderboard_markdown(report: Any) -> str:
     return rows_markdown(LEADERBOARD_COLUMNS, leaderboard_rows(report.leaderboard), "No samples.")
 
 
-def terminal_leaderboard(report: Any) -> str:
-    """A plain fixed-width table of the leaderboard's main columns."""
-    rows = [[r["cells"][c][0] for c in TERMINAL_COLUMNS] for r in leaderboard_rows(report.leaderboard)]
+def terminal_leaderboard(leaderboard: Any) -> str:
+    """A plain fixed-width table of the leaderboard's main columns (leaderboard: the written frame)."""
+    rows = [[r["cells"][c][0] for c in TERMINAL_COLUMNS] for r in leaderboard_rows(leaderboard)]
     widths = [max(len(c), *(len(str(r[i])) for r in rows)) for i, c in enumerate(TERMINAL_COLUMNS)]
     line = "  ".join(c.ljust(w) for c, w in zip(TERMINAL_COLUMNS, widths, strict=True))
     body = ["  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
@@ -26,7 +26,7 @@ def terminal_leaderboard(report: Any) -> str:
 def wait_table(summary: dict[str, Any]) -> str:
     budget = max(summary["config"]["budgets"])
     lines = [
-        f"| model | Waits | short problems (%) | long problems (%) |",
+        "| model | Waits | short problems (%) | long problems (%) |",
         "|---|---|---|---|",
     ]
     for model, per in summary["wait_effect"].items():
@@ -35,7 +35,9 @@ def wait_table(summary: dict[str, Any]) -> str:
             lines.append(
                 f"| {model} | {k} | {s['accuracy']} ({s['correct']}/{s['n']}) | {lo['accuracy']} ({lo['correct']}/{lo['n']}) |"
             )
-    return f"Accuracy at budget {budget} by number of forced extensions ('Wait'):\n\n" + "\n".join(lines) + "\n"
+    return (
+        f"Accuracy at budget {budget} by number of forced extensions ('Wait'):\n\n" + "\n".join(lines) + "\n"
+    )
 
 
 def write_note(out: Path, summary: dict[str, Any], report: Any) -> Path:
@@ -46,18 +48,23 @@ def write_note(out: Path, summary: dict[str, Any], report: Any) -> Path:
         "# Demo: test-time scaling of a tiny model, from curation to leaderboard",
         "",
         "Written by `python -m s1eval.demo` (`make demo`); every number below comes from this run's run "
-        "directories. Task: *modular counter* (\"Start at 3. Add 4 mod 10, 9 times.\"), solved step by step "
-        "in the thinking (\"3 9:+4=7 8:+4=1 ...\"); traces of long problems (more than 4 steps) in the pool "
-        "often stop early and answer a partial value, or stop, say \"Wait\" and finish.",
+        'directories. Task: *modular counter* ("Start at 3. Add 4 mod 10, 9 times."), solved step by step '
+        'in the thinking ("3 9:+4=7 8:+4=1 ..."); traces of long problems (more than 4 steps) in the pool '
+        'often stop early and answer a partial value, or stop, say "Wait" and finish.',
         "",
         f"- Pool: {summary['pool']['rows']} rows ({', '.join(f'{k} {v}' for k, v in summary['pool']['planted'].items())} "
         f"planted), {summary['pool']['domains']} domains; curated into {', '.join(cfg['subsets'])} "
         f"({cfg['subset_size']} rows each; see [curation.md](curation.md)).",
         "- Models: a 2-layer Qwen2-style model trained from scratch by `training/` (cpu_tiny recipe) on each subset"
-        + (f" (reused from an earlier run: {', '.join(summary['reused_models'])})" if summary["reused_models"] else "")
+        + (
+            f" (reused from an earlier run: {', '.join(summary['reused_models'])})"
+            if summary["reused_models"]
+            else ""
+        )
         + ": "
         + "; ".join(
-            f"{k}: {v['global_step']} steps, loss {v['last_logged_loss']:.3f}" for k, v in summary["training"].items()
+            f"{k}: {v['global_step']} steps, final loss {_num(v['last_logged_loss'])}"
+            for k, v in summary["training"].items()
         )
         + ".",
         f"- Test: {cfg['test_size']} held-out questions (2-10 steps), greedy decoding; budgets {list(cfg['budgets'])}.",
@@ -85,3 +92,7 @@ def write_note(out: Path, summary: dict[str, Any], report: Any) -> Path:
     path = out / "README.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def _num(value: Any) -> str:
+    return "-" if value is None else f"{value:.3f}"

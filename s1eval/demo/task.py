@@ -1,14 +1,17 @@
 """The demo's reasoning task: a modular counter that a tiny model can only solve step by step.
 
-"Start at 3. Add 4 mod 10, 9 times." The trace writes every step as `k:v` ("1:7 2:1 3:5 ... 9:9") and the
-answer is the last value ("Final Answer: 9"). Each step is trivially learnable (the previous value plus a
+"Start at 3. Add 4 mod 10, 9 times." The trace writes the start and then one line per step, each saying how
+many steps are left (this one included), what is added and the new value: "3 9:+4=7 8:+4=1 ... 1:+4=9". The
+answer is the last value ("Final Answer: 9"). A line is trivially learnable (the previous value plus a
 constant, mod 10), but the answer needs all of them: a trace cut short by a budget cap makes the model answer
-the partial value, so accuracy rises with the thinking budget.
+a partial value, so accuracy rises with the thinking budget. Subtraction is written as the equivalent
+addition ("Subtract 4" -> "+6").
 
-Traces of long problems behave like a lazy reasoning model's: most stop at step `LAZY_STEP` and answer that
-partial value (wrong); the rest reach the same point, say "Wait" and finish correctly. Some complete traces
-re-check the last step after "Wait". Greedy decoding of a model trained on this therefore stops early on long
-problems, and budget forcing's suppressed delimiter + "Wait" makes it finish: the paper's extrapolation.
+Traces of long problems (more than LAZY_LEFT steps) behave like a lazy reasoning model's: most stop once
+LAZY_LEFT steps are left and answer that partial value (wrong); the rest reach the same point, say "Wait" and
+finish correctly. Finished traces sometimes re-check the last line after "Wait", once or more. Greedy decoding
+of a model trained on this stops early on long problems, and budget forcing's suppressed end-of-thinking +
+"Wait" makes it finish: the paper's extrapolation, on a task where every decision is visible on the last line.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ OPS = ("add", "sub")
 MAX_STEPS = 10
 LAZY_LEFT = 4
 """Traces of problems with more than LAZY_LEFT steps ('long' problems) may stop once LAZY_LEFT steps are left."""
+MAX_RECHECKS = 4
 KIND = "integer"
 BENCHMARK = "modcounter"
 
@@ -90,7 +94,14 @@ class Trace:
         return f"Final Answer: {self.answer}"
 
 
-def write_trace(spec: Spec, rng: random.Random, *, lazy_share: float = 0.8, recheck_share: float = 0.5) -> Trace:
+def write_trace(
+    spec: Spec,
+    rng: random.Random,
+    *,
+    lazy_share: float = 0.8,
+    recheck_share: float = 0.5,
+    again_share: float = 0.25,
+) -> Trace:
     """A trace as a lazy-but-correctable reasoner writes it (see the module docstring).
 
     Every decision is local to the text: a line says how many steps are left, so 'LAZY_LEFT left, stop or
@@ -106,9 +117,13 @@ def write_trace(spec: Spec, rng: random.Random, *, lazy_share: float = 0.8, rech
         style = "wait"
     else:
         text, style = head + spec.lines(1, spec.n), "full"
-    if rng.random() < recheck_share:
+    checks = 0
+    # re-check the last step, and rarely again: a forced 'Wait' is in-distribution, a greedy loop is not
+    while checks < MAX_RECHECKS and rng.random() < (again_share if checks else recheck_share):
         text += "\nWait " + spec.line(spec.n)
-        style = "recheck" if style == "full" else style
+        checks += 1
+    if checks and style == "full":
+        style = "recheck"
     return Trace(text, values[-1], style)
 
 
@@ -161,7 +176,11 @@ def write_problems(problems: list[Problem], path: str | Path) -> Path:
     with p.open("w", encoding="utf-8", newline="\n") as fh:
         for prob in problems:
             row = {"id": prob.id, "question": prob.question, "answer": prob.answer, "kind": prob.kind}
-            row |= {"steps": prob.metadata["steps"], "long": prob.metadata["long"], "domain": prob.metadata["domain"]}
+            row |= {
+                "steps": prob.metadata["steps"],
+                "long": prob.metadata["long"],
+                "domain": prob.metadata["domain"],
+            }
             fh.write(json.dumps(row) + "\n")
     return p
 
