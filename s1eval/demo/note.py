@@ -88,10 +88,28 @@ def write_note(out: Path, summary: dict[str, Any], report: Any) -> Path:
         "|---|---|---|",
         *[f"| {f['finding']} | {'yes' if f['holds'] else 'no'} | {f['evidence']} |" for f in found],
         "",
+        *studies_section(summary),
     ]
     path = out / "README.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def studies_section(summary: dict[str, Any]) -> list[str]:
+    """The paper's two studies at the demo's scale: links and each finding with its interval."""
+    studies = summary.get("studies")
+    if not studies:
+        return []
+    titles = {
+        "extrapolation": "Extrapolation strings (paper Table 4)",
+        "ablation": "Data ablation (paper Table 2)",
+    }
+    lines = ["## The paper's studies on this demo", ""]
+    for name, study in studies.items():
+        lines += [f"**{titles.get(name, name)}**: [{study['report']}]({study['report']})", ""]
+        lines += [f"- {f['sentence']}" for f in study["findings"]]
+        lines.append("")
+    return lines
 
 
 def _num(value: Any) -> str:

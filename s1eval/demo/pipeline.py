@@ -56,6 +56,10 @@ class DemoConfig:
     """torch threads: one is fastest for these tiny matrices, and far faster on shared cores."""
     reuse_models: bool = False
     """--quick: reuse trained models found in the work dir instead of training them again."""
+    studies: bool = True
+    """Also run the paper's two studies (extrapolation strings on the s1k model; the data ablation)."""
+    ablation_subsets: tuple[str, ...] = ("s1k", "random", "diverse", "longest", "full")
+    """Subsets the data-ablation study trains a model on (the leaderboard uses `subsets` of them)."""
     ablation_methods: tuple[str, ...] = ("bf", "bf+wait1")
     """Runs of the ablation models (the main model, the first subset, gets every method)."""
     log: Log = field(default=print, repr=False)
@@ -90,25 +94,50 @@ def make_data(cfg: DemoConfig) -> tuple[list[Problem], Path, Path, dict[str, Any
     return problems, test_path, pool_path, demo_pool.describe(rows)
 
 
-def curate_subsets(cfg: DemoConfig, pool_path: Path, test_path: Path) -> tuple[dict[str, Path], Path, Any]:
-    """Run the curation stages on the pool; return subset name -> training jsonl."""
+def curation_config(cfg: DemoConfig, pool_path: Path, test_path: Path) -> Any:
+    """The demo's curation config: curation.yaml with the pool, the test set to decontaminate against, sizes."""
     import yaml
 
-    from curation import config_from_dict, curate, write_outputs
+    from curation import config_from_dict
 
     data = yaml.safe_load(CURATION_CONFIG.read_text(encoding="utf-8"))
-    out = cfg.workdir / "curation"
     data["seed"] = cfg.seed
-    data["out_dir"] = str(out)
     data["pool"]["path"] = str(pool_path)
     data["contamination"]["eval_sets"] = [
         {"name": f"{task.BENCHMARK}-test", "path": str(test_path), "field": "question"}
     ]
     data["subsets"]["n"] = cfg.subset_size
-    data["subsets"]["names"] = list(cfg.subsets)
-    result = curate(config_from_dict(data, base_dir=CURATION_CONFIG.parent))
-    write_outputs(result, out)
-    return {name: out / f"{name}.jsonl" for name in cfg.subsets}, out, result
+    data["subsets"]["names"] = list(trained_subsets(cfg))
+    return config_from_dict(data, base_dir=CURATION_CONFIG.parent)
+
+
+def trained_subsets(cfg: DemoConfig) -> tuple[str, ...]:
+    """Every subset a model is trained on: the leaderboard's, plus the ablation study's when it runs."""
+    return tuple(dict.fromkeys(cfg.subsets + (cfg.ablation_subsets if cfg.studies else ())))
+
+
+def curate_subsets(cfg: DemoConfig, pool_path: Path, test_path: Path) -> tuple[dict[str, Path], Path, Any]:
+    """Run the curation stages on the pool; return subset name -> training jsonl.
+
+    The data-ablation study's own curation step writes them (same config and seed, so byte-identical), into
+    the study's work dir: the study then finds the models trained here and does not train them again.
+    """
+    from s1eval.studies.ablation import curate_subsets as study_curate
+
+    out = ablation_workdir(cfg) / "data"
+    names = trained_subsets(cfg)
+    files, info = study_curate(
+        curation_config(cfg, pool_path, test_path),
+        out,
+        subset_size=cfg.subset_size,
+        seed=cfg.seed,
+        subsets=names,
+    )
+    return files, out, info
+
+
+def ablation_workdir(cfg: DemoConfig) -> Path:
+    return cfg.workdir / "ablation"
 
 
 def build_base(cfg: DemoConfig) -> Path:
@@ -132,11 +161,10 @@ def build_base(cfg: DemoConfig) -> Path:
     return path
 
 
-def training_args(cfg: DemoConfig, base: Path, data_path: Path) -> list[str]:
-    """Overrides of training/configs/cpu_tiny.yaml for one demo model."""
+def training_args(cfg: DemoConfig, base: Path) -> list[str]:
+    """Overrides of training/configs/cpu_tiny.yaml shared by every demo model (the data is added per model)."""
     return [
         "--model_name_or_path", str(base),
-        "--dataset_name", str(data_path),
         "--learning_rate", str(cfg.learning_rate),
         "--num_train_epochs", str(cfg.epochs),
         "--per_device_train_batch_size", str(cfg.batch_size),
@@ -183,16 +211,16 @@ def prepare(cfg: DemoConfig) -> Prepared:
     _setup(cfg)
     t0 = time.perf_counter()
     problems, test_path, pool_path, pool_summary = make_data(cfg)
-    subsets, curation_dir, result = curate_subsets(cfg, pool_path, test_path)
-    stages = result.report.get("stages", [])
-    cfg.log(f"[demo] curated {pool_summary['rows']} pool rows -> {', '.join(cfg.subsets)} ({_secs(t0)})")
+    subsets, curation_dir, curated = curate_subsets(cfg, pool_path, test_path)
+    stages = json.loads((curation_dir / "report.json").read_text(encoding="utf-8")).get("stages", [])
+    cfg.log(f"[demo] curated {pool_summary['rows']} pool rows -> {', '.join(subsets)} ({_secs(t0)})")
     base = build_base(cfg)
     models: dict[str, Path] = {}
     training: dict[str, dict[str, Any]] = {}
     reused: list[str] = []
     jobs: dict[str, tuple[list[str], Path]] = {}
     for name, data_path in subsets.items():
-        out = cfg.workdir / "models" / f"tiny-{name}"
+        out = ablation_workdir(cfg) / "models" / name
         models[name] = out
         summary_file = out / "training_summary.json"
         if cfg.reuse_models and summary_file.exists():
@@ -200,7 +228,7 @@ def prepare(cfg: DemoConfig) -> Prepared:
             reused.append(name)
             cfg.log(f"[demo] --quick: reusing the {name} model trained earlier in {out}")
         else:
-            jobs[name] = (training_args(cfg, base, data_path), out)
+            jobs[name] = (["--dataset_name", str(data_path), *training_args(cfg, base)], out)
     if jobs:
         t1 = time.perf_counter()
         cfg.log(f"[demo] training {', '.join(jobs)} with the recipe (training/configs/cpu_tiny.yaml) ...")
@@ -212,9 +240,9 @@ def prepare(cfg: DemoConfig) -> Prepared:
                 f"{_num(s['last_logged_loss'])} ({s['train_time_s']:.0f} s of training)"
             )
         cfg.log(f"[demo] trained in {_secs(t1)}")
-    training = {name: training[name] for name in subsets}
-    pool_summary = pool_summary | {"curation_stages": stages}
-    return Prepared(models, problems, test_path, curation_dir, pool_summary, training, reused)
+    leaderboard = {name: models[name] for name in cfg.subsets}
+    pool_summary = pool_summary | {"curation_stages": stages, "pool_path": str(pool_path)}
+    return Prepared(leaderboard, problems, test_path, curation_dir, pool_summary, training, reused)
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -490,6 +518,11 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
         "findings": found,
         "timings_s": timings,
     }
+    if cfg.studies:
+        t0 = time.perf_counter()
+        summary["studies"] = run_studies(cfg, prep)
+        timings["studies"] = round(time.perf_counter() - t0, 1)
+        timings["total"] = round(time.perf_counter() - started, 1)
     (cfg.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
     curation_md = prep.curation_dir / "report.md"
     if curation_md.exists():
@@ -498,6 +531,55 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
 
     write_note(cfg.out, summary, report)
     return summary
+
+
+def run_studies(cfg: DemoConfig, prep: Prepared) -> dict[str, Any]:
+    """The paper's two studies at the demo's scale, written under OUT/extrapolation and OUT/ablation."""
+    from s1eval.studies import run_extrapolation_study
+    from s1eval.studies.ablation import run_ablation_study
+
+    bench = {task.BENCHMARK: prep.problems}
+    common = {
+        "max_thinking_tokens": max(cfg.budgets),
+        "max_answer_tokens": cfg.max_answer_tokens,
+        "format_name": prep.format,
+        "system": prep.system,
+        "engine_options": {"batch_size": cfg.eval_batch_size},
+        "resamples": cfg.resamples,
+        "seed": cfg.seed,
+        "progress": False,
+    }
+    t0 = time.perf_counter()
+    extrapolation = run_extrapolation_study(
+        prep.models[cfg.subsets[0]],
+        bench,
+        out_dir=cfg.out / "extrapolation",
+        work_dir=cfg.workdir / "extrapolation",
+        **common,
+    )
+    cfg.log(f"[demo] extrapolation study ({_secs(t0)})")
+    t0 = time.perf_counter()
+    ablation = run_ablation_study(
+        curation_config(cfg, Path(prep.pool_summary["pool_path"]), prep.test_path),
+        bench,
+        train_config=TRAINING_CONFIG,
+        out_dir=cfg.out / "ablation",
+        work_dir=ablation_workdir(cfg),
+        subset_size=cfg.subset_size,
+        subsets=cfg.ablation_subsets,
+        train_args=training_args(cfg, build_base(cfg)),
+        **common,
+    )
+    cfg.log(f"[demo] data-ablation study ({_secs(t0)})")
+    return {
+        study.name: {
+            "report": str(study.markdown.relative_to(cfg.out)),
+            "findings": [
+                {"claim": f.claim, "status": f.status, "sentence": f.sentence()} for f in study.findings
+            ],
+        }
+        for study in (extrapolation, ablation)
+    }
 
 
 def _setup(cfg: DemoConfig) -> None:

@@ -99,22 +99,23 @@ def test_artefacts_exist(demo):
                  "curation.md", f"scaling_{task.BENCHMARK}.png", f"scaling_{task.BENCHMARK}.svg"):  # fmt: skip
         assert (cfg.out / name).is_file(), name
     assert json.loads((cfg.out / "summary.json").read_text())["findings"] == summary["findings"]
-    for name in cfg.subsets:  # the recipe really trained each model for the steps asked
+    for name in cfg.ablation_subsets:  # the recipe really trained each model for the steps asked
         assert summary["training"][name]["global_step"] == cfg.max_steps
-        assert (cfg.workdir / "models" / f"tiny-{name}" / "model.safetensors").is_file()
+        assert (cfg.workdir / "ablation" / "models" / name / "model.safetensors").is_file()
 
 
 @pytest.mark.slow
 def test_curation_removed_the_planted_rows(demo):
     cfg, _ = demo
     removed = [
-        json.loads(line) for line in (cfg.workdir / "curation" / "removed.jsonl").read_text().splitlines()
+        json.loads(line)
+        for line in (cfg.workdir / "ablation" / "data" / "removed.jsonl").read_text().splitlines()
     ]
     reasons = {r["reason"] for r in removed}
     assert {"duplicate", "failed_generation", "missing_answer", "image_reference", "solved"} <= reasons
     assert any(r["reason"].startswith("contaminated") for r in removed)
     for name in cfg.subsets:
-        rows = (cfg.workdir / "curation" / f"{name}.jsonl").read_text().splitlines()
+        rows = (cfg.workdir / "ablation" / "data" / f"{name}.jsonl").read_text().splitlines()
         assert len(rows) == cfg.subset_size
         assert all(json.loads(r)["planted"] in (None, "duplicate") for r in rows)
 
@@ -159,3 +160,24 @@ def test_summary_and_note_agree_with_the_runs(demo):
         assert f"{float(row['performance']):.1f}" in note
     for finding in summary["findings"]:
         assert finding["finding"] in note
+
+
+@pytest.mark.slow
+def test_the_studies_ran_on_the_demo_models(demo):
+    cfg, summary = demo
+    for study in ("extrapolation", "ablation"):
+        for name in ("report.md", "index.html", "table.csv"):
+            assert (cfg.out / study / name).is_file(), (study, name)
+        assert summary["studies"][study]["findings"], study
+    table = _csv(cfg.out / "ablation" / "table.csv")
+    assert len(table) >= len(cfg.ablation_subsets)
+    # the study reused the models the demo trained (it stamps them; it did not train its own copies)
+    for name in cfg.ablation_subsets:
+        model = cfg.workdir / "ablation" / "models" / name
+        trained = json.loads((model / "training_summary.json").read_text())
+        assert trained["global_step"] == summary["training"][name]["global_step"]
+    readme = (cfg.out / "README.md").read_text()
+    assert "The paper's studies on this demo" in readme
+    for study in summary["studies"].values():
+        for finding in study["findings"]:
+            assert finding["sentence"] in readme
