@@ -45,12 +45,6 @@ def eval_command(
     from s1eval.runs.evaluate import RunSpec, evaluate
 
     choice = method_from_options(options)
-    if (
-        choice.budgets
-        and "max_thinking_tokens" not in choice.settings
-        and choice.name in ("bf", "tcc+bf", "scc+bf")
-    ):
-        choice.settings["max_thinking_tokens"] = max(b for b in choice.budgets if isinstance(b, int))
     validate_method(choice.name, choice.settings)
     problems = load_benchmark(benchmark, data_path, limit=limit)
     prepared = prepare_method(

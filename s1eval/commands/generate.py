@@ -54,12 +54,6 @@ def generate_command(input_path: Path, output_path: Path, chunk_size: int, **opt
 
     rows = read_prompts(input_path)
     choice = method_from_options(options)
-    if (
-        choice.budgets
-        and "max_thinking_tokens" not in choice.settings
-        and choice.name in ("bf", "tcc+bf", "scc+bf")
-    ):
-        choice.settings["max_thinking_tokens"] = max(b for b in choice.budgets if isinstance(b, int))
     validate_method(choice.name, choice.settings)
     engine = engine_from_options(options)
     prepared = prepare_method(engine, choice.name, choice.settings, options["format_name"])

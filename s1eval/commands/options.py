@@ -108,7 +108,12 @@ def method_from_options(options: dict[str, Any]) -> MethodChoice:
             raise ConfigError(f"--set takes KEY=VALUE, got {item!r}")
         key, value = item.split("=", 1)
         settings[key.strip()] = value
-    return MethodChoice(options["method"], settings, parse_budgets(options.get("budgets")))
+    budgets = parse_budgets(options.get("budgets"))
+    capped = options["method"] in ("bf", "tcc+bf", "scc+bf")
+    if budgets and capped and "max_thinking_tokens" not in settings:
+        # a sweep thinks once with its largest budget: --budgets alone is enough
+        settings["max_thinking_tokens"] = max(b for b in budgets if isinstance(b, int))
+    return MethodChoice(options["method"], settings, budgets)
 
 
 def parse_budgets(text: str | None) -> list[Any] | None:
