@@ -72,7 +72,19 @@ call per step, so every live sample is in every call (a caching backend keeps ex
 
 
 def drive(engine: Engine, programs: Sequence[Program]) -> list[Any]:
-    """Run programs to completion against one engine, one batched call per step."""
+    """Run programs to completion against one engine.
+
+    An engine with its own scheduler (`engine.drive`, the hf engine's continuous batching) runs them so that
+    rows never wait for each other; any other engine gets one batched call per step (`drive_lockstep`).
+    """
+    native = getattr(engine, "drive", None)
+    if callable(native):
+        return native(programs)
+    return drive_lockstep(engine, programs)
+
+
+def drive_lockstep(engine: Engine, programs: Sequence[Program]) -> list[Any]:
+    """One batched engine call per step holding every live program's current request."""
     results: list[Any] = [None] * len(programs)
     pending: dict[int, GenerationRequest] = {}
     for i, program in enumerate(programs):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,51 @@ class _Batch:
     cache: Any
     mask: torch.Tensor  # (B, T) long, 1 = a live cached position
     rows: list[_Row]
+
+
+class _RowState:
+    """Decoding state of one request in a batch row: its output so far, stops, sampler."""
+
+    def __init__(self, req: GenerationRequest, engine: HFEngine):
+        self.req = req
+        self.engine = engine
+        self.output: list[int] = []
+        self.stops = set(req.stop_token_ids)
+        self.stop_list = list(self.stops)
+        self.matcher = StopStringMatcher(engine.tokenizer, req.stop_strings)
+        self.generator = make_generator(req.seed, req.sampling.greedy)
+        sp = req.sampling
+        self.plain_greedy = (
+            sp.greedy
+            and sp.repetition_penalty == 1.0
+            and not sp.frequency_penalty
+            and not sp.presence_penalty
+        )
+
+    def suppress_stops(self, logits: torch.Tensor) -> None:
+        """vLLM's min_tokens: no stop token before `min_new_tokens` tokens (in place on this row's logits)."""
+        if self.stop_list and len(self.output) < self.req.min_new_tokens:
+            logits[self.stop_list] = float("-inf")
+
+    def sample(self, logits: torch.Tensor) -> int:
+        row = logits.clone()
+        apply_penalties(row, self.req.sampling, self.req.context_ids, self.output)
+        return select_token(row, self.req.sampling, self.generator)
+
+    def accept(self, token: int) -> GenerationResult | None:
+        """Take the chosen token; a result when the request has ended, None when the token is to be fed."""
+        if token in self.stops:
+            return self.engine._result(self.output, "stop_token", stop_token=token)
+        self.output.append(token)
+        hit = self.matcher.check(self.output) if self.matcher else None
+        if hit is not None:
+            matched, keep = hit
+            return self.engine._result(
+                self.output[:keep], "stop_string", stop_string=matched, discarded=len(self.output) - keep
+            )
+        if len(self.output) >= self.req.max_new_tokens:
+            return self.engine._result(self.output, "length")
+        return None
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -217,29 +262,22 @@ class HFEngine:
         return owners
 
     def _start(self, requests: Sequence[GenerationRequest]) -> tuple[_Batch, list[GenerationResult]]:
+        batch, logits = self._prefill(requests)
+        return batch, self._decode(batch, requests, logits)
+
+    def _prefill(self, requests: Sequence[GenerationRequest]) -> tuple[_Batch, torch.Tensor]:
+        """A new batch (a fresh cache) holding every request's context; the logits after it."""
         from transformers import DynamicCache
 
-        width = max(len(r.context_ids) for r in requests)
-        ids = torch.full((len(requests), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(requests), width), dtype=torch.long)
-        rows = []
-        for i, req in enumerate(requests):
-            n = len(req.context_ids)
-            if n == 0:
+        for req in requests:
+            if not req.context_ids:
                 raise EngineError("a generation request has an empty context; give it a prompt")
-            ids[i, width - n :] = torch.tensor(req.context_ids, dtype=torch.long)
-            mask[i, width - n :] = 1
-            rows.append(_Row(key=req.cache_key))
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
         batch = _Batch(
             cache=DynamicCache(config=self.model.config),
             mask=torch.zeros((len(requests), 0), dtype=torch.long),
-            rows=rows,
+            rows=[_Row(key=r.cache_key) for r in requests],
         )
-        suffixes = [list(r.context_ids) for r in requests]
-        logits = self._forward(batch, ids, mask, positions, suffixes)
-        self.stats["prefill_tokens"] += int(mask.sum())
-        return batch, self._decode(batch, requests, logits)
+        return batch, self._feed(batch, [list(r.context_ids) for r in requests])
 
     def _continue(self, batch: _Batch, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         index = {row.key: i for i, row in enumerate(batch.rows)}
@@ -249,37 +287,47 @@ class HFEngine:
             batch.cache.batch_select_indices(sel)
             batch.mask = batch.mask[torch.tensor(order, dtype=torch.long)]
             batch.rows = [batch.rows[i] for i in order]
-        suffixes: list[list[int]] = []
-        for i, (row, req) in enumerate(zip(batch.rows, requests, strict=True)):
-            ctx = req.context_ids
-            common = _common_prefix(row.cached, ctx)
-            if req.max_new_tokens > 0:
-                common = min(common, len(ctx) - 1)  # at least one token to feed, for fresh logits
-            if common <= 0:
-                raise EngineError("continuation with a different prompt under the same cache_key")
-            dead = row.phys[common:]
-            if dead:
-                batch.mask[i, dead] = 0
-            row.cached, row.phys = row.cached[:common], row.phys[:common]
-            suffixes.append(list(ctx[common:]) if req.max_new_tokens > 0 else [])
-            self.stats["reused_tokens"] += common
-        width = max(len(s) for s in suffixes)
-        if width == 0:  # keep-alives only
+        suffixes = [self._retarget(batch, i, req) for i, req in enumerate(requests)]
+        if not any(suffixes):  # keep-alives only
             return [GenerationResult(text="", token_ids=[], stop_reason="length") for _ in requests]
-        ids = torch.full((len(requests), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(requests), width), dtype=torch.long)
-        positions = torch.zeros((len(requests), width), dtype=torch.long)
-        for i, suffix in enumerate(suffixes):
-            n = len(suffix)
-            if n == 0:
-                continue
-            ids[i, width - n :] = torch.tensor(suffix, dtype=torch.long)
-            mask[i, width - n :] = 1
-            start = len(batch.rows[i].cached)
-            positions[i, width - n :] = torch.arange(start, start + n)
-        self.stats["prefill_tokens"] += int(mask.sum())
-        logits = self._forward(batch, ids, mask, positions, suffixes)
+        logits = self._feed(batch, suffixes)
         return self._decode(batch, requests, logits)
+
+    def _retarget(self, batch: _Batch, i: int, req: GenerationRequest) -> list[int]:
+        """Point row i at a new context: cached positions it no longer holds become holes; returns the suffix
+        still to feed (empty for a keep-alive)."""
+        row, ctx = batch.rows[i], req.context_ids
+        common = _common_prefix(row.cached, ctx)
+        if req.max_new_tokens > 0:
+            common = min(common, len(ctx) - 1)  # at least one token to feed, for fresh logits
+        if common <= 0:
+            raise EngineError("continuation with a different prompt under the same cache_key")
+        dead = row.phys[common:]
+        if dead:
+            batch.mask[i, dead] = 0
+        row.cached, row.phys = row.cached[:common], row.phys[:common]
+        self.stats["reused_tokens"] += common
+        return list(ctx[common:]) if req.max_new_tokens > 0 else []
+
+    def _feed(self, batch: _Batch, feeds: Sequence[Sequence[int]]) -> torch.Tensor:
+        """One forward step: each row's new tokens right-aligned (rows with none are holes); last logits."""
+        n, width = len(feeds), max(len(f) for f in feeds)
+        ids = torch.full((n, width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((n, width), dtype=torch.long)
+        positions = torch.zeros((n, width), dtype=torch.long)
+        for i, toks in enumerate(feeds):
+            k = len(toks)
+            if k == 0:
+                continue
+            ids[i, width - k :] = torch.tensor(toks, dtype=torch.long)
+            mask[i, width - k :] = 1
+            start = len(batch.rows[i].cached)
+            positions[i, width - k :] = torch.arange(start, start + k)
+        if width > 1:
+            self.stats["prefill_tokens"] += int(mask.sum())
+        else:
+            self.stats["decode_steps"] += 1
+        return self._forward(batch, ids, mask, positions, feeds)
 
     # ------------------------------------------------------------------ model calls
     @torch.inference_mode()
@@ -317,74 +365,101 @@ class HFEngine:
     def _decode(
         self, batch: _Batch, requests: Sequence[GenerationRequest], logits: torch.Tensor
     ) -> list[GenerationResult]:
-        n = len(requests)
-        outputs: list[list[int]] = [[] for _ in range(n)]
-        done = [False] * n
-        results: list[GenerationResult | None] = [None] * n
-        stop_sets = [set(r.stop_token_ids) for r in requests]
-        matchers = [StopStringMatcher(self.tokenizer, r.stop_strings) for r in requests]
-        generators = [make_generator(r.seed, r.sampling.greedy) for r in requests]
-        plain_greedy = [
-            r.sampling.greedy
-            and r.sampling.repetition_penalty == 1.0
-            and not r.sampling.frequency_penalty
-            and not r.sampling.presence_penalty
-            for r in requests
-        ]
+        """Decode every row to the end of its request (lock-step API: one request per row)."""
+        results: list[GenerationResult | None] = [None] * len(requests)
+        states: list[_RowState | None] = []
         for i, req in enumerate(requests):
             if req.max_new_tokens <= 0:
-                done[i] = True
                 results[i] = GenerationResult(text="", token_ids=[], stop_reason="length")
-        while not all(done):
-            next_ids = torch.full((n, 1), self.pad_id, dtype=torch.long)
-            step_mask = torch.zeros((n, 1), dtype=torch.long)
-            positions = torch.zeros((n, 1), dtype=torch.long)
-            fed: list[list[int]] = [[] for _ in range(n)]
-            for i, req in enumerate(requests):
-                if not done[i] and len(outputs[i]) < req.min_new_tokens and stop_sets[i]:
-                    logits[i, list(stop_sets[i])] = float("-inf")
-            greedy_choice = torch.argmax(logits, dim=-1).tolist()  # one sync for every plain greedy row
-            for i, req in enumerate(requests):
-                if done[i]:
-                    continue
-                if plain_greedy[i]:
-                    token = greedy_choice[i]
-                else:
-                    row_logits = logits[i].clone()
-                    apply_penalties(row_logits, req.sampling, req.context_ids, outputs[i])
-                    token = select_token(row_logits, req.sampling, generators[i])
-                if token in stop_sets[i]:
-                    done[i] = True
-                    results[i] = self._result(outputs[i], "stop_token", stop_token=token)
-                    continue
-                outputs[i].append(token)
-                hit = matchers[i].check(outputs[i]) if matchers[i] else None
-                if hit is not None:
-                    matched, keep = hit
-                    done[i] = True
-                    results[i] = self._result(
-                        outputs[i][:keep],
-                        "stop_string",
-                        stop_string=matched,
-                        discarded=len(outputs[i]) - keep,
-                    )
-                    # every output token but this last one was fed; mark so the cache bookkeeping stays true
-                    continue
-                if len(outputs[i]) >= req.max_new_tokens:
-                    done[i] = True
-                    results[i] = self._result(outputs[i], "length")
-                    continue
-                next_ids[i, 0] = token
-                step_mask[i, 0] = 1
-                positions[i, 0] = len(batch.rows[i].cached)
-                fed[i] = [token]
-            if all(done):
-                break
-            logits = self._forward(batch, next_ids, step_mask, positions, fed)
-            self.stats["decode_steps"] += 1
-        generated = sum(len(o) for o in outputs)
-        self.stats["generated_tokens"] += generated
+                states.append(None)
+            else:
+                states.append(_RowState(req, self))
+
+        def finish(i: int, result: GenerationResult) -> tuple[_RowState | None, list[int]]:
+            results[i] = result
+            return None, []
+
+        self._loop(batch, states, logits, finish)
         return [r for r in results if r is not None]
+
+    def _loop(
+        self,
+        batch: _Batch,
+        states: list[_RowState | None],
+        logits: torch.Tensor,
+        on_finish: Callable[[int, GenerationResult], tuple[_RowState | None, list[int]]],
+    ) -> None:
+        """Step every live row until none is left. A row whose request ends is handed to `on_finish`, which
+        may give it a new request (and the suffix to feed) in the same step: rows never wait for each other."""
+        while True:
+            for i, st in enumerate(states):
+                if st is not None:
+                    st.suppress_stops(logits[i])
+            greedy = torch.argmax(logits, dim=-1).tolist()  # one sync for every plain greedy row
+            feeds: list[list[int]] = [[] for _ in states]
+            for i in range(len(states)):
+                st = states[i]
+                while st is not None:
+                    token = greedy[i] if st.plain_greedy else st.sample(logits[i])
+                    result = st.accept(token)
+                    if result is None:
+                        feeds[i] = [token]
+                        break
+                    self.stats["generated_tokens"] += len(st.output)
+                    states[i], suffix = on_finish(i, result)
+                    st = states[i]
+                    if st is not None:
+                        feeds[i] = suffix
+                        break
+            if not any(feeds):
+                return
+            logits = self._feed(batch, feeds)
+
+    # ------------------------------------------------------------------ programs, continuously batched
+    @torch.inference_mode()
+    def drive(self, programs: Sequence[Any]) -> list[Any]:
+        """Run per-sample control programs (see s1eval.control.base.drive) with no lock-step between rows.
+
+        When one row's request ends (a delimiter, its budget), its program's next request (an extension, the
+        answer) is fed in the very next step while the other rows keep decoding, so a batch never waits for
+        its slowest row. Results equal the lock-step loop's: each request samples with its own seed.
+        """
+        from s1eval.control.base import drive_lockstep
+
+        if not self.reuse_cache or len(programs) > self.max_batch_size:
+            return drive_lockstep(self, programs)
+        finals: list[Any] = [None] * len(programs)
+        first: list[GenerationRequest | None] = [
+            self._next_request(p, None, finals, i) for i, p in enumerate(programs)
+        ]
+        live = [i for i, req in enumerate(first) if req is not None]
+        if not live:
+            return finals
+        batch, logits = self._prefill([first[i] for i in live])
+        states: list[_RowState | None] = [_RowState(first[i], self) for i in live]
+
+        def finish(row: int, result: GenerationResult) -> tuple[_RowState | None, list[int]]:
+            req = self._next_request(programs[live[row]], result, finals, live[row])
+            if req is None:
+                return None, []
+            return _RowState(req, self), self._retarget(batch, row, req)
+
+        self._loop(batch, states, logits, finish)
+        return finals
+
+    @staticmethod
+    def _next_request(program: Any, result: GenerationResult | None, finals: list[Any], i: int):
+        """The program's next request that generates something (keep-alives are answered at once), or None
+        when the program has returned (its value goes to finals[i])."""
+        while True:
+            try:
+                req = next(program) if result is None else program.send(result)
+            except StopIteration as stop:
+                finals[i] = stop.value
+                return None
+            if req.max_new_tokens > 0:
+                return req
+            result = GenerationResult(text="", token_ids=[], stop_reason="length")
 
     def _result(
         self,

@@ -193,3 +193,23 @@ def test_seeded_sampling_is_reproducible_and_batch_independent(tiny_engine):
     c = run_budget_forcing(tiny_engine, S1, prompts, cfg, seeds=[7, 8])
     assert a[1].output == b[0].output
     assert [r.output for r in a] != [r.output for r in c]
+
+
+def test_continuous_batching_equals_lockstep_reencoding(tiny_engine):
+    """The hf engine's own scheduler (rows never wait for each other, KV reused) gives exactly what one
+    batched call per round with the whole prefix re-encoded gives."""
+    from s1eval.engines.hf import HFEngine
+
+    questions = ["What is 3+4?", "Add 1 and 2 and 3.", "Compute 12*7 step by step.", "Hi", "Count to five."]
+    prompts = [build_prompt(tiny_engine.tokenizer, S1, q) for q in questions]
+    fmt = _frequent_token_format(tiny_engine, prompts)
+    cfg = BudgetForcingConfig(max_thinking_tokens=40, num_extensions=3, max_answer_tokens=6)
+    continuous = HFEngine(tiny_engine.model, tiny_engine.tokenizer, batch_size=8)
+    lockstep = HFEngine(tiny_engine.model, tiny_engine.tokenizer, batch_size=8, reuse_cache=False)
+    a = run_budget_sweep(continuous, fmt, prompts, [10, 25, 40], cfg)
+    b = run_budget_sweep(lockstep, fmt, prompts, [10, 25, 40], cfg)
+    assert continuous.stats["reused_tokens"] > 0 and lockstep.stats["reused_tokens"] == 0
+    for budget in a:
+        assert [r.ledger.to_dict() for r in a[budget]] == [r.ledger.to_dict() for r in b[budget]]
+        assert [r.output for r in a[budget]] == [r.output for r in b[budget]]
+    assert sum(r.ledger.extensions for r in a[40]) > 0
