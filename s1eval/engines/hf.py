@@ -375,7 +375,7 @@ class HFEngine:
             else:
                 states.append(_RowState(req, self))
 
-        def finish(i: int, result: GenerationResult) -> tuple[_RowState | None, list[int]]:
+        def finish(i: int, _row: int, result: GenerationResult) -> tuple[_RowState | None, list[int]]:
             results[i] = result
             return None, []
 
@@ -387,10 +387,15 @@ class HFEngine:
         batch: _Batch,
         states: list[_RowState | None],
         logits: torch.Tensor,
-        on_finish: Callable[[int, GenerationResult], tuple[_RowState | None, list[int]]],
+        on_finish: Callable[[int, int, GenerationResult], tuple[_RowState | None, list[int]]],
+        *,
+        compact: bool = False,
     ) -> None:
-        """Step every live row until none is left. A row whose request ends is handed to `on_finish`, which
-        may give it a new request (and the suffix to feed) in the same step: rows never wait for each other."""
+        """Step every live row until none is left. A row whose request ends is handed to
+        `on_finish(original index, current row, result)`, which may give it a new request (and the suffix to
+        feed) in the same step: rows never wait for each other. With `compact`, rows that are done for good
+        leave the batch (their cache is freed), so the rest decode as a smaller batch."""
+        origin = list(range(len(states)))
         while True:
             for i, st in enumerate(states):
                 if st is not None:
@@ -406,13 +411,23 @@ class HFEngine:
                         feeds[i] = [token]
                         break
                     self.stats["generated_tokens"] += len(st.output)
-                    states[i], suffix = on_finish(i, result)
+                    states[i], suffix = on_finish(origin[i], i, result)
                     st = states[i]
                     if st is not None:
                         feeds[i] = suffix
                         break
             if not any(feeds):
                 return
+            if compact and any(st is None for st in states):
+                keep = [i for i, st in enumerate(states) if st is not None]
+                batch.cache.batch_select_indices(torch.tensor(keep, dtype=torch.long, device=self.device))
+                batch.mask = batch.mask[torch.tensor(keep, dtype=torch.long)]
+                batch.rows = [batch.rows[i] for i in keep]
+                states, feeds, origin = (
+                    [states[i] for i in keep],
+                    [feeds[i] for i in keep],
+                    [origin[i] for i in keep],
+                )
             logits = self._feed(batch, feeds)
 
     # ------------------------------------------------------------------ programs, continuously batched
@@ -438,13 +453,13 @@ class HFEngine:
         batch, logits = self._prefill([first[i] for i in live])
         states: list[_RowState | None] = [_RowState(first[i], self) for i in live]
 
-        def finish(row: int, result: GenerationResult) -> tuple[_RowState | None, list[int]]:
-            req = self._next_request(programs[live[row]], result, finals, live[row])
+        def finish(i: int, row: int, result: GenerationResult) -> tuple[_RowState | None, list[int]]:
+            req = self._next_request(programs[live[i]], result, finals, live[i])
             if req is None:
                 return None, []
             return _RowState(req, self), self._retarget(batch, row, req)
 
-        self._loop(batch, states, logits, finish)
+        self._loop(batch, states, logits, finish, compact=True)
         return finals
 
     @staticmethod
