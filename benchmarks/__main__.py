@@ -16,6 +16,7 @@ def main(names: list[str]) -> int:
     failed = []
     for name in names or BENCHMARKS:
         module = importlib.import_module(f"benchmarks.{name}")
+        sys.argv = [f"benchmarks.{name}"]  # each script's own defaults, not this runner's arguments
         print(f"== {name}", flush=True)
         start = time.perf_counter()
         try:

@@ -5,7 +5,7 @@ Both settings send the same requests (greedy, no stop tokens, so every request g
 `transformers serve` without `--continuous-batching` runs one `generate` at a time on one inference thread,
 so on CPU concurrency mostly hides HTTP and tokenisation latency; a vLLM server batches and gains far more.
 
-    .venv/bin/python -m benchmarks.openai_engine [--requests 16] [--max-new-tokens 64] [--continuous-batching]
+    .venv/bin/python -m benchmarks.openai_engine [--requests 16] [--max-new-tokens 64] [--no-continuous-batching]
 """
 
 from __future__ import annotations
@@ -75,7 +75,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=16)
     parser.add_argument("--max-new-tokens", type=int, default=64)
-    parser.add_argument("--continuous-batching", action="store_true")
+    parser.add_argument(
+        "--continuous-batching",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="serve with --continuous-batching (without it, transformers serve runs one request at a time)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "openai.json")
     args = parser.parse_args(argv)
 
