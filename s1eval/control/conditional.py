@@ -30,7 +30,7 @@ from s1eval.control.budget_forcing import (
     _Trajectory,
 )
 from s1eval.control.markers import DEFAULT_INTERVAL, STEP_TOKENS, MarkerSchedule, steps_for
-from s1eval.control.methods import register_method
+from s1eval.control.methods import RegisteredMethod, register_method
 from s1eval.engines.base import Engine, GenerationRequest, GenerationResult, SamplingParams
 from s1eval.errors import ConfigError, require_positive
 from s1eval.formats.base import ThinkingFormat
@@ -319,7 +319,7 @@ def _relabel(result: ControlResult, job: _Job) -> ControlResult:
 
 # --------------------------------------------------------------------------- registry entries
 @dataclass(frozen=True)
-class ConditionalMethod:
+class ConditionalMethod(RegisteredMethod):
     """A conditional-control method in the registry (`tcc`, `scc`, `ccc`, `tcc+bf`, `scc+bf`)."""
 
     name: str
@@ -332,30 +332,17 @@ class ConditionalMethod:
             return ["short", "long"]
         return [config.max_thinking_tokens]
 
-    def run(
-        self,
-        engine: Engine,
-        fmt: ThinkingFormat,
-        questions: Sequence[str],
-        config: Any,
-        *,
-        budgets: Sequence[Any] | None = None,
-        seeds: Sequence[int | None] | None = None,
-        system: str | None = None,
-        progress: Progress | None = None,
-    ) -> dict[Any, list[ControlResult]]:
+    def execute(self, engine, fmt, questions, budgets, config, **options):
         return run_conditional(
             engine,
             fmt,
             questions,
-            list(budgets) if budgets else self.default_budgets(config),
+            budgets,
             config,
             method=self.name,
             unit=self.unit,
             hard_cap=self.hard_cap,
-            seeds=seeds,
-            system=system,
-            progress=progress,
+            **options,
         )
 
 

@@ -152,15 +152,15 @@ def _convert(key: str, raw: Any, hint: Any, method: str) -> Any:
     return raw
 
 
-# --------------------------------------------------------------------------- budget forcing
-@dataclass(frozen=True)
-class BudgetForcingMethod:
-    """`bf`: the paper's budget forcing (cap + optional extensions), swept over budgets from one trajectory."""
+# --------------------------------------------------------------------------- registry entries
+class RegisteredMethod:
+    """Base of the registry entries: `run` (the Method protocol) resolves the x values and hands the rest to
+    the entry's `execute`, so each entry only says how its method runs."""
 
-    name: str = "bf"
-    config_class: type = BudgetForcingConfig
+    name: str
+    config_class: type
 
-    def default_budgets(self, config: BudgetForcingConfig) -> list[int]:
+    def default_budgets(self, config: Any) -> list[Any]:
         return [config.max_thinking_tokens]
 
     def run(
@@ -168,18 +168,41 @@ class BudgetForcingMethod:
         engine: Engine,
         fmt: ThinkingFormat,
         questions: Sequence[str],
-        config: BudgetForcingConfig,
+        config: Any,
         *,
         budgets: Sequence[Any] | None = None,
         seeds: Sequence[int | None] | None = None,
         system: str | None = None,
         progress: Progress | None = None,
     ) -> dict[Any, list[ControlResult]]:
-        prompts = [build_prompt(engine.tokenizer, fmt, q, system) for q in questions]
-        budgets = list(budgets) if budgets else self.default_budgets(config)
-        return run_budget_sweep(
-            engine, fmt, prompts, budgets, config, seeds=seeds, method=self.name, progress=progress
+        chosen = list(budgets) if budgets else self.default_budgets(config)
+        return self.execute(
+            engine, fmt, questions, chosen, config, seeds=seeds, system=system, progress=progress
         )
+
+    def execute(
+        self,
+        engine: Engine,
+        fmt: ThinkingFormat,
+        questions: Sequence[str],
+        budgets: list[Any],
+        config: Any,
+        **options,
+    ) -> dict[Any, list[ControlResult]]:
+        """Run at the given x values; `options` are seeds, system and progress."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class BudgetForcingMethod(RegisteredMethod):
+    """`bf`: the paper's budget forcing (cap + optional extensions), swept over budgets from one trajectory."""
+
+    name: str = "bf"
+    config_class: type = BudgetForcingConfig
+
+    def execute(self, engine, fmt, questions, budgets, config, *, system=None, **options):
+        prompts = [build_prompt(engine.tokenizer, fmt, q, system) for q in questions]
+        return run_budget_sweep(engine, fmt, prompts, budgets, config, method=self.name, **options)
 
 
 register_method(BudgetForcingMethod())

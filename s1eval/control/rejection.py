@@ -32,7 +32,7 @@ from s1eval.control.base import (
 )
 from s1eval.control.budget_forcing import _Controller, _Trajectory
 from s1eval.control.conditional import budget_forcing_config, report_questions
-from s1eval.control.methods import register_method
+from s1eval.control.methods import RegisteredMethod, register_method
 from s1eval.engines.base import Engine, SamplingParams
 from s1eval.errors import ConfigError, require_positive
 from s1eval.formats.base import ThinkingFormat
@@ -179,39 +179,14 @@ def run_rejection_sampling(
 
 
 @dataclass(frozen=True)
-class RejectionSamplingMethod:
+class RejectionSamplingMethod(RegisteredMethod):
     """`rs` in the method registry."""
 
     name: str = "rs"
     config_class: type = RejectionSamplingConfig
 
-    def default_budgets(self, config: RejectionSamplingConfig) -> list[int]:
-        return [config.max_thinking_tokens]
-
-    def run(
-        self,
-        engine: Engine,
-        fmt: ThinkingFormat,
-        questions: Sequence[str],
-        config: RejectionSamplingConfig,
-        *,
-        budgets: Sequence[Any] | None = None,
-        seeds: Sequence[int | None] | None = None,
-        system: str | None = None,
-        progress: Progress | None = None,
-    ) -> dict[Any, list[ControlResult]]:
-        budgets = list(budgets) if budgets else self.default_budgets(config)
-        return run_rejection_sampling(
-            engine,
-            fmt,
-            questions,
-            budgets,
-            config,
-            seeds=seeds,
-            system=system,
-            method=self.name,
-            progress=progress,
-        )
+    def execute(self, engine, fmt, questions, budgets, config, **options):
+        return run_rejection_sampling(engine, fmt, questions, budgets, config, method=self.name, **options)
 
 
 RS = register_method(RejectionSamplingMethod())

@@ -25,7 +25,7 @@ from s1eval.control.conditional import (
     report_questions,
 )
 from s1eval.control.ledger import Ledger
-from s1eval.control.methods import register_method
+from s1eval.control.methods import RegisteredMethod, register_method
 from s1eval.engines.base import Engine, SamplingParams
 from s1eval.errors import ConfigError, require_positive
 from s1eval.formats.base import ThinkingFormat
@@ -282,7 +282,7 @@ def _as_n(n: Any) -> int:
 
 
 @dataclass(frozen=True)
-class VoteMethod:
+class VoteMethod(RegisteredMethod):
     """`vote` in the method registry: budgets are the sample counts n (maj@n), all from one set of samples."""
 
     name: str = "vote"
@@ -291,30 +291,8 @@ class VoteMethod:
     def default_budgets(self, config: VoteConfig) -> list[int]:
         return list(range(1, config.n + 1))
 
-    def run(
-        self,
-        engine: Engine,
-        fmt: ThinkingFormat,
-        questions: Sequence[str],
-        config: VoteConfig,
-        *,
-        budgets: Sequence[Any] | None = None,
-        seeds: Sequence[int | None] | None = None,
-        system: str | None = None,
-        progress: Progress | None = None,
-    ) -> dict[Any, list[ControlResult]]:
-        ns = list(budgets) if budgets else self.default_budgets(config)
-        return run_vote(
-            engine,
-            fmt,
-            questions,
-            ns,
-            config,
-            seeds=seeds,
-            system=system,
-            method=self.name,
-            progress=progress,
-        )
+    def execute(self, engine, fmt, questions, budgets, config, **options):
+        return run_vote(engine, fmt, questions, budgets, config, method=self.name, **options)
 
 
 VOTE = register_method(VoteMethod())
