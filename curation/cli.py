@@ -53,6 +53,9 @@ def curate_command(
     except S1EvalError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    skipped = str(result.report.get("difficulty", {}).get("solve_filter", ""))
+    if skipped.startswith("skipped"):
+        click.echo(f"warning: difficulty filter {skipped}; nothing was removed as too easy", err=True)
     if not quiet:
         for s in result.report["stages"]:
             click.echo(f"{s['stage']:>13}: {s['in']} -> {s['out']} (removed {s['removed']})")

@@ -1,7 +1,9 @@
 """Dataclass configs for the curation pipeline, loaded from YAML with strict key checking.
 
-Every section has defaults that reproduce the s1 paper; an unknown key or a wrong type is a one-line
-ConfigError that names the key, so a typo never silently falls back to a default.
+The defaults are the generic pipeline (any pool, any sources); curation/configs/s1k.yaml switches on s1's own
+rules from its filter.ipynb (quality.rules: s1, the first selection stage, the benchmark-weighted domain
+phase, ...). An unknown key or a wrong type is a one-line ConfigError that names the key, so a typo never
+silently falls back to a default.
 """
 
 from __future__ import annotations
@@ -43,12 +45,18 @@ COLUMN_PRESETS: dict[str, dict[str, Any]] = {
         "domain": "domain",
         "thinking_tokens": "thinking_tokens",
     },
+    # The 59K pool, plus the columns s1's featurization.py adds (qfq/train_featurized) when they are there:
+    # the Claude MSC domain, the Gemini trace grade, the Qwen grades and the trace length in Qwen tokens.
     "s1-59k": {
         "question": "question",
         "solution": "solution",
         "thinking": "thinking_trajectories",
         "answer": "attempt",
         "source": "source_type",
+        "domain": "domain",
+        "thinking_tokens": "gemini_length",
+        "trace_grade": "isgeminicorrect",
+        "grades": {"qwen2.5-7b": "isqwen7bcorrect", "qwen2.5-32b": "isqwen32bcorrect"},
         "extra": ["cot_type", "metadata"],
     },
     "s1k-1.1": {
@@ -118,18 +126,38 @@ class ColumnMap:
     grades: dict[str, str] = field(default_factory=dict)  # reference model name -> column (truthy = solved)
     extra: list[str] = field(default_factory=list)  # passed through to the export unchanged
     explicit: list[str] = field(default_factory=list, repr=False)  # filled by the loader: keys the user set
+    from_preset: list[str] = field(default_factory=list, repr=False)  # filled by resolved(): optional keys
 
     def resolved(self) -> ColumnMap:
-        """Fill the unset fields from the preset (plain when none)."""
+        """Fill the unset fields from the preset (plain when none); preset columns may be absent."""
         name = self.preset or "plain"
         if name not in COLUMN_PRESETS:
             raise ConfigError(f"pool.columns.preset {name!r} is unknown; use one of {sorted(COLUMN_PRESETS)}")
         base = COLUMN_PRESETS[name]
         out = dataclasses.replace(self)
+        filled = []
         for key, value in base.items():
             if getattr(out, key) in (None, [], {}):
-                setattr(out, key, list(value) if isinstance(value, list) else value)
+                setattr(out, key, type(value)(value) if isinstance(value, (list, dict)) else value)
+                filled.append(key)
+        out.from_preset = filled
         return out
+
+
+@dataclass
+class FeaturesConfig:
+    """A featurized table joined onto the pool by question (s1's qfq/train_featurized layout).
+
+    s1's filter.ipynb (cell 1) reads the traces from one dataset and the features (domain, isgeminicorrect,
+    isqwen7bcorrect, isqwen32bcorrect, gemini_length) from another, matched by question hash; this does the
+    same join, so the bare 59K pool plus such a table gives the paper's inputs.
+    """
+
+    path: str | None = None
+    hub: str | None = None
+    split: str = "train"
+    revision: str | None = None
+    token: str | bool | None = None
 
 
 @dataclass
@@ -144,13 +172,22 @@ class PoolConfig:
     token: str | bool | None = None  # None: the user's cached login / HF_TOKEN
     limit: int | None = None
     columns: ColumnMap = field(default_factory=ColumnMap)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
 
 
 @dataclass
 class QualityConfig:
-    """Stage 1: drop rows that are malformed, failed, badly formatted or duplicated."""
+    """Stage 1: drop rows that are malformed, failed, badly formatted or duplicated.
+
+    rules: generic (failed calls, LaTeX balance, image references, ASCII art) or s1 (filter.ipynb cells 4 and
+    7: missing featurized values, [asy] outside AIME, ![Image], p1. numbering, bold digits).
+    """
 
     enabled: bool = True
+    rules: str = "generic"  # generic | s1
+    # s1 rules: the featurized columns a row must have (None: every one the pool carries: domain,
+    # thinking_tokens, trace_grade and the reference-model grades).
+    features: list[str] | None = None
     require: list[str] = field(default_factory=lambda: list(REQUIRED_FIELDS))
     failure_patterns: list[str] = field(default_factory=lambda: list(DEFAULT_FAILURE_PATTERNS))
     format_fields: list[str] = field(default_factory=lambda: ["question"])
@@ -160,7 +197,7 @@ class QualityConfig:
     image_patterns: list[str] = field(default_factory=lambda: list(DEFAULT_IMAGE_PATTERNS))
     check_ascii_art: bool = True
     ascii_art_min_lines: int = 3
-    dedupe: bool = True
+    dedupe: bool | str = True  # true/normalized (case, spacing, punctuation ignored) | exact | false
     drop_incorrect_traces: bool = False
 
 
@@ -183,10 +220,40 @@ class DifficultyConfig:
 
     enabled: bool = True
     drop_if: str = "any"  # any | all reference models solved it
+    # Refuse to run when there are no grades and no solvers (the paper's run); false: skip and say so.
+    require_grades: bool = False
+    unknown: str = "keep"  # keep | drop rows whose grade is unknown (s1 drops them)
     solvers: dict[str, str] = field(default_factory=dict)  # name -> "module:callable" (Solver)
     grader: str | None = None  # "module:callable" (Grader); default: boxed/final-answer exact match
     batch_size: int = 64
     tokenizer: str | None = None  # HF tokenizer name/path; None: the deterministic regex counter
+
+
+@dataclass
+class FirstStageConfig:
+    """s1's first selection stage (filter.ipynb cell 14): questions taken before the diversity draw.
+
+    A row is taken when its trace is graded correct (isgeminicorrect) and its source is one of `sources`
+    (exact match), or a source in `long_sources` is part of it and its trace is longer than `min_tokens`.
+    """
+
+    enabled: bool = False
+    require_correct_trace: bool = True
+    sources: list[str] = field(default_factory=lambda: ["Idavidrein/gpqa", "qq8933/AIME_1983_2024"])
+    long_sources: list[str] = field(default_factory=lambda: ["qfq/openaimath"])
+    min_tokens: int = 5600
+
+
+@dataclass
+class BenchmarkPhaseConfig:
+    """s1's second draw phase (filter.ipynb cells 17 and 21): once `after` x N rows are chosen, domains are
+    drawn by how often they occur in the anchor source plus the other sources, each other source scaled to
+    `others[source]` times the anchor's total (GPQA to half of AIME in the notebook)."""
+
+    enabled: bool = False
+    after: float = 0.7
+    anchor: str = "qq8933/AIME_1983_2024"
+    others: dict[str, float] = field(default_factory=lambda: {"Idavidrein/gpqa": 0.5})
 
 
 @dataclass
@@ -200,6 +267,8 @@ class DiversityConfig:
     llm_solver: str | None = None  # "module:callable" (Solver) for the llm classifier
     weighting: str = "rank"  # rank (2^-rank, the paper) | length | uniform
     unknown_label: str = "unknown"
+    first_stage: FirstStageConfig = field(default_factory=FirstStageConfig)
+    benchmark_phase: BenchmarkPhaseConfig = field(default_factory=BenchmarkPhaseConfig)
 
 
 @dataclass
@@ -208,6 +277,8 @@ class SubsetsConfig:
 
     n: int = 1000
     names: list[str] = field(default_factory=lambda: list(SUBSET_NAMES))
+    # full: passed (what survives quality and decontamination) | pool (every loaded row: the paper's 59K-full)
+    full_from: str = "passed"
 
 
 @dataclass
@@ -253,6 +324,9 @@ def validate(cfg: CurationConfig) -> None:
     """Refuse settings that cannot work, naming the fix."""
     if cfg.pool.path and cfg.pool.hub:
         raise ConfigError("pool: give either path (a local file) or hub (a dataset name), not both")
+    if cfg.pool.features.path and cfg.pool.features.hub:
+        raise ConfigError("pool.features: give either path (a local file) or hub (a dataset name), not both")
+    _validate_stages(cfg)
     if cfg.subsets.n <= 0:
         raise ConfigError(f"subsets.n must be a positive integer, got {cfg.subsets.n!r}")
     for name in cfg.subsets.names:
@@ -275,6 +349,30 @@ def validate(cfg: CurationConfig) -> None:
             raise ConfigError(f"export.formats: unknown format {fmt!r}; use jsonl and/or parquet")
     if cfg.quality.ascii_art_min_lines < 2:
         raise ConfigError("quality.ascii_art_min_lines must be at least 2")
+
+
+def _choice(value: Any, allowed: tuple[Any, ...], key: str) -> None:
+    """Refuse a value outside `allowed` (true is not 1 here)."""
+    if not any(type(value) is type(a) and value == a for a in allowed):
+        shown = ", ".join(str(a).lower() if isinstance(a, bool) else str(a) for a in allowed)
+        raise ConfigError(f"{key} must be one of {shown}; got {value!r}")
+
+
+def _validate_stages(cfg: CurationConfig) -> None:
+    """The choices added for s1's rules; each wrong value names its key."""
+    _choice(cfg.quality.rules, ("generic", "s1"), "quality.rules")
+    _choice(cfg.quality.dedupe, (True, False, "normalized", "exact"), "quality.dedupe")
+    _choice(cfg.difficulty.unknown, ("keep", "drop"), "difficulty.unknown")
+    _choice(cfg.subsets.full_from, ("passed", "pool"), "subsets.full_from")
+    if cfg.diversity.first_stage.min_tokens < 0:
+        raise ConfigError("diversity.first_stage.min_tokens must be 0 or more")
+    bp = cfg.diversity.benchmark_phase
+    if not 0.0 <= bp.after <= 1.0:
+        raise ConfigError(
+            f"diversity.benchmark_phase.after is a fraction of subsets.n in [0, 1], got {bp.after!r}"
+        )
+    if any(not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0 for v in bp.others.values()):
+        raise ConfigError("diversity.benchmark_phase.others maps a source to a non-negative weight")
 
 
 def _type_ok(value: Any, hint: Any) -> bool:
@@ -305,7 +403,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"{where or 'the config'} must be a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls) if f.name not in ("explicit", "base_dir")}
+    names = {f.name for f in dataclasses.fields(cls) if f.name not in ("explicit", "from_preset", "base_dir")}
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         path = f"{where}.{key}" if where else str(key)

@@ -166,7 +166,7 @@ def run(
     """Remove rows whose question (or other configured fields) overlaps an eval set."""
     if not cfg.enabled:
         result = split_by_reason(df, pd.Series(None, index=df.index, dtype=object), STAGE)
-        result.info.update({"eval_sets": {}, "n": cfg.n, "hits": []})
+        result.info.update({"eval_sets": {}, "n": cfg.n, "hits": [], "by_ngram": []})
         return result
     sets = eval_sets if eval_sets is not None else [load_eval_set(s, config) for s in cfg.eval_sets]
     index = NgramIndex(sets, cfg.n)
@@ -179,10 +179,16 @@ def run(
     reasons = pd.Series(None, index=df.index, dtype=object)
     detail = pd.Series(None, index=df.index, dtype=object)
     hits: list[dict[str, Any]] = []
+    rows_with: dict[str, int] = {}
+    only_cause: dict[str, int] = {}
     for idx, t in zip(df.index, text, strict=False):
         found = index.hits(t)
         if not found:
             continue
+        for g in found:
+            rows_with[g] = rows_with.get(g, 0) + 1
+        if len(found) == 1:
+            only_cause[found[0]] = only_cause.get(found[0], 0) + 1
         es_name, qid = index.grams[found[0]]
         reasons[idx] = f"contaminated:{es_name}"
         detail[idx] = f"{es_name}#{qid}: '{found[0]}' ({len(found)} shared n-grams)"
@@ -207,6 +213,31 @@ def run(
             "hits_per_eval_set": dict(sorted(per_set.items())),
             "hits": hits[: cfg.max_hits_in_report],
             "hits_total": len(hits),
+            "by_ngram": by_ngram(rows_with, only_cause, index)[: cfg.max_hits_in_report],
+            "ngrams_total": len(rows_with),
         }
     )
     return result
+
+
+def by_ngram(
+    rows_with: dict[str, int], only_cause: dict[str, int], index: NgramIndex
+) -> list[dict[str, Any]]:
+    """Which shared n-grams caused the removals: rows holding each one, and rows it alone removed.
+
+    A boilerplate phrase ("find the number of ordered pairs of ...") shows up here as one n-gram with many
+    rows, most of them removed by it alone, which says the match is phrasing rather than a copied question.
+    """
+    out = []
+    for gram, rows in rows_with.items():
+        name, qid = index.grams[gram]
+        out.append(
+            {
+                "ngram": gram,
+                "rows": rows,
+                "only_cause": only_cause.get(gram, 0),
+                "eval_set": name,
+                "eval_id": qid,
+            }
+        )
+    return sorted(out, key=lambda h: (-h["rows"], -h["only_cause"], h["ngram"]))

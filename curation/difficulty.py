@@ -1,8 +1,10 @@
 """Stage 2, difficulty: drop questions that reference models solve; trace length then ranks what is left.
 
 The paper drops a question when either Qwen2.5-7B-Instruct or Qwen2.5-32B-Instruct solves it (graded by
-Claude). Results come in as grade columns (pool.columns.grades, truthy = solved) or are produced here by
-running Solver callables and a Grader; s1eval's engines plug in through those two small interfaces.
+Claude). Results come in as grade columns (pool.columns.grades, truthy = solved; the s1-59k preset maps s1's
+isqwen7bcorrect/isqwen32bcorrect) or are produced here by running Solver callables and a Grader; s1eval's
+engines plug in through those two small interfaces. With require_grades (the paper's config) a pool without
+either is refused instead of passing through unfiltered.
 """
 
 from __future__ import annotations
@@ -121,13 +123,49 @@ def grade_with_solvers(
     return out
 
 
+def missing_grades_message(origin: str) -> str:
+    """One line that says how to give the paper's difficulty filter its inputs, or how to turn it off."""
+    return (
+        f"difficulty: pool {origin!r} has no reference-model grades, so the paper's difficulty filter cannot "
+        "run; join s1's featurized columns isqwen7bcorrect/isqwen32bcorrect (pool.features: a table with "
+        "question plus those columns, or map them in pool.columns.grades), or set difficulty.solvers and "
+        "difficulty.grader, or turn the stage off explicitly with difficulty: {enabled: false}"
+    )
+
+
+def check_ready(
+    df: pd.DataFrame, cfg: DifficultyConfig, origin: str, solvers: dict[str, Solver] | None = None
+) -> None:
+    """Refuse, before any work is done, a run that requires grades and has neither grades nor solvers."""
+    if cfg.enabled and cfg.require_grades and not (solved_columns(df) or cfg.solvers or solvers):
+        raise ConfigError(missing_grades_message(origin))
+
+
+def _reasons(df: pd.DataFrame, cols: list[str], cfg: DifficultyConfig) -> tuple[pd.Series, pd.Series]:
+    """solved (with the models that solved it) per row, or ungraded where a grade is unknown and dropped."""
+    names = [c[len(SOLVED_PREFIX) :] for c in cols]
+    solved = np.column_stack([df[c].fillna(False).to_numpy(dtype=bool) for c in cols])
+    drop = solved.any(axis=1) if cfg.drop_if == "any" else solved.all(axis=1)
+    reasons = pd.Series(None, index=df.index, dtype=object)
+    detail = pd.Series(None, index=df.index, dtype=object)
+    reasons[drop] = "solved"
+    detail[drop] = [",".join(n for n, s in zip(names, row, strict=False) if s) for row in solved[drop]]
+    if cfg.unknown == "drop":
+        unknown = np.column_stack([df[c].isna().to_numpy() for c in cols])
+        lost = unknown.any(axis=1) & ~drop
+        reasons[lost] = "ungraded"
+        detail[lost] = [",".join(n for n, u in zip(names, row, strict=False) if u) for row in unknown[lost]]
+    return reasons, detail
+
+
 def run(
     df: pd.DataFrame,
     cfg: DifficultyConfig,
     solvers: dict[str, Solver] | None = None,
     grader: Grader | None = None,
 ) -> StageResult:
-    """Drop rows solved by any (or all) reference models; rows without results are kept."""
+    """Drop rows solved by any (or all) reference models; rows without results are kept unless
+    unknown: drop (s1 drops them: filter.ipynb cell 4 removes every row with a missing feature)."""
     if not cfg.enabled:
         result = split_by_reason(df, pd.Series(None, index=df.index, dtype=object), STAGE)
         result.info["solve_filter"] = "disabled"
@@ -141,18 +179,18 @@ def run(
         df = grade_with_solvers(df, all_solvers, g, cfg.batch_size)
     cols = solved_columns(df)
     if not cols:
+        if cfg.require_grades:
+            raise ConfigError(missing_grades_message("<pool>"))
         result = split_by_reason(df, pd.Series(None, index=df.index, dtype=object), STAGE)
         result.info["solve_filter"] = "skipped: no grade columns (pool.columns.grades) or solvers configured"
         return result
-    solved = np.column_stack([df[c].fillna(False).to_numpy(dtype=bool) for c in cols])
-    drop = solved.any(axis=1) if cfg.drop_if == "any" else solved.all(axis=1)
     names = [c[len(SOLVED_PREFIX) :] for c in cols]
-    reasons = pd.Series(None, index=df.index, dtype=object)
-    reasons[drop] = "solved"
-    detail = pd.Series(None, index=df.index, dtype=object)
-    detail[drop] = [",".join(n for n, s in zip(names, row, strict=False) if s) for row in solved[drop]]
+    reasons, detail = _reasons(df, cols, cfg)
     result = split_by_reason(df, reasons, STAGE, detail)
-    result.info["solve_filter"] = f"drop if {cfg.drop_if} of {names} solved"
-    result.info["solved_by_model"] = {n: int(solved[:, i].sum()) for i, n in enumerate(names)}
+    unknown = "dropped" if cfg.unknown == "drop" else "kept"
+    result.info["solve_filter"] = f"drop if {cfg.drop_if} of {names} solved; unknown grades {unknown}"
+    result.info["solved_by_model"] = {
+        n: int(df[c].fillna(False).astype(bool).sum()) for n, c in zip(names, cols, strict=False)
+    }
     result.info["unknown_by_model"] = {n: int(df[c].isna().sum()) for n, c in zip(names, cols, strict=False)}
     return result

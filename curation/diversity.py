@@ -55,8 +55,8 @@ def assign_domains(
     return assign(df, kind, clf, only_missing=cfg.only_missing, unknown=cfg.unknown_label)
 
 
-def sample(df: pd.DataFrame, n: int, rng: np.random.Generator, weighting: str = "rank") -> np.ndarray:
-    """pool_index values of the chosen rows, in pick order (needs domain and thinking_tokens columns)."""
+def _grouped(df: pd.DataFrame) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+    """pool_index and trace length per domain, longest first (ties: pool order)."""
     groups: dict[str, list[int]] = {}
     lengths: dict[str, list[int]] = {}
     order = df.sort_values(
@@ -65,21 +65,61 @@ def sample(df: pd.DataFrame, n: int, rng: np.random.Generator, weighting: str = 
     for dom, g in order.groupby("domain", sort=True):
         groups[str(dom)] = g["pool_index"].astype(int).tolist()
         lengths[str(dom)] = g["thinking_tokens"].astype(int).tolist()
+    return groups, lengths
+
+
+def _pick_in_domain(lens: list[int], rng: np.random.Generator, weighting: str) -> int:
+    """Position of the pick inside a domain's longest-first list."""
+    if weighting == "rank":
+        w = _RANK_WEIGHTS[: len(lens)]
+        return int(rng.choice(len(w), p=w / w.sum()))
+    if weighting == "length":
+        w = np.asarray(lens, dtype=np.float64) + 1.0
+        return int(rng.choice(len(w), p=w / w.sum()))
+    return int(rng.integers(len(lens)))
+
+
+def _pick_domain(domains: list[str], bench: dict[str, float] | None, rng: np.random.Generator) -> str:
+    """Uniform over the domains left, or by the benchmark weights of those left (filter.ipynb cell 21)."""
+    if bench:
+        names = sorted(bench)
+        w = np.asarray([bench[d] for d in names], dtype=np.float64)
+        return names[int(rng.choice(len(names), p=w / w.sum()))]
+    return domains[int(rng.integers(len(domains)))]
+
+
+def sample(
+    df: pd.DataFrame,
+    n: int,
+    rng: np.random.Generator,
+    weighting: str = "rank",
+    preselected: np.ndarray | None = None,
+    bench: dict[str, float] | None = None,
+    bench_after: int | None = None,
+) -> np.ndarray:
+    """pool_index values of the chosen rows, in pick order (needs domain and thinking_tokens columns).
+
+    preselected rows (s1's first stage) count toward n first and stay in their domains' lists, so drawing
+    one again uses up the draw without adding a row, as the notebook's set does. With bench, domains are
+    drawn by those weights once bench_after rows are chosen (the benchmark phase); when every weighted
+    domain is used up the draw goes back to uniform (the notebook would stop with an error).
+    """
+    groups, lengths = _grouped(df)
     domains = sorted(groups)
-    picked: list[int] = []
+    picked = [int(x) for x in (preselected if preselected is not None else [])]
+    chosen = set(picked)
+    weights = {d: w for d, w in (bench or {}).items() if d in groups}
     while len(picked) < n and domains:
-        d = domains[int(rng.integers(len(domains)))]
+        in_phase = bool(weights) and bench_after is not None and len(picked) >= bench_after
+        d = _pick_domain(domains, weights if in_phase else None, rng)
         items, lens = groups[d], lengths[d]
-        if weighting == "rank":
-            w = _RANK_WEIGHTS[: len(items)]
-            k = int(rng.choice(len(w), p=w / w.sum()))
-        elif weighting == "length":
-            w = np.asarray(lens, dtype=np.float64) + 1.0
-            k = int(rng.choice(len(w), p=w / w.sum()))
-        else:
-            k = int(rng.integers(len(items)))
-        picked.append(items.pop(k))
+        k = _pick_in_domain(lens, rng, weighting)
+        item = items.pop(k)
         lens.pop(k)
+        if item not in chosen:
+            picked.append(item)
+            chosen.add(item)
         if not items:
             domains.remove(d)
+            weights.pop(d, None)
     return np.asarray(picked, dtype=np.int64)

@@ -44,6 +44,10 @@ DEFAULT_KEYWORDS: dict[str, list[str]] = {
         "edge",
         "tournament",
         "subset",
+        "ordered pairs",
+        "outfit",
+        "combination",
+        "ways",
     ],
     "06 Order and lattices": ["lattice", "partial order", "poset"],
     "08 General algebraic systems": ["binary operation", "algebraic system", "operation defined"],
@@ -62,6 +66,11 @@ DEFAULT_KEYWORDS: dict[str, list[str]] = {
         "diophantine",
         "perfect square",
         "base",
+        "integer",
+        "perfect cube",
+        "greatest common",
+        "least common multiple",
+        "units digit",
     ],
     "12 Field theory and polynomials": [
         "polynomial",
@@ -70,8 +79,14 @@ DEFAULT_KEYWORDS: dict[str, list[str]] = {
         "quadratic",
         "cubic",
         "vieta",
-        "degree",
+        "of degree",
+        "degree of",
         "field extension",
+        "factor",
+        "expand",
+        "simplify",
+        "rationalize",
+        "quotient",
     ],
     "13 Commutative algebra": ["ideal", "commutative ring", "noetherian", "module"],
     "14 Algebraic geometry": ["algebraic curve", "variety", "projective", "elliptic curve"],
@@ -85,6 +100,12 @@ DEFAULT_KEYWORDS: dict[str, list[str]] = {
         "vector space",
         "rank",
         "trace",
+        "pmatrix",
+        "bmatrix",
+        "vector",
+        "projection",
+        "dot product",
+        "cross product",
     ],
     "16 Associative rings and algebras": ["ring", "associative algebra", "idempotent", "nilpotent"],
     "20 Group theory": [
@@ -105,9 +126,30 @@ DEFAULT_KEYWORDS: dict[str, list[str]] = {
         "maximum value",
         "minimum value",
         "real numbers",
+        "solve for",
+        "equation",
+        "log",
+        "logarithm",
+        "exponent",
+        "absolute value",
+        "f x",
+        "real solution",
     ],
     "28 Measure and integration": ["measure", "lebesgue", "measurable", "almost everywhere"],
     "30 Complex functions": ["complex number", "analytic", "holomorphic", "residue", "contour", "imaginary"],
+    "33 Special functions": [
+        "sin",
+        "cos",
+        "tan",
+        "cot",
+        "sec",
+        "csc",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "trigonometric",
+        "radian",
+    ],
     "34 Ordinary differential equations": ["differential equation", "ode", "initial value problem", "dy dx"],
     "35 Partial differential equations": [
         "partial differential",
@@ -124,6 +166,10 @@ DEFAULT_KEYWORDS: dict[str, list[str]] = {
         "arithmetic progression",
         "geometric series",
         "sum of the first",
+        "sum",
+        "arithmetic sequence",
+        "geometric sequence",
+        "infinite",
     ],
     "41 Approximation": ["approximation", "approximate", "interpolation", "taylor"],
     "42 Harmonic analysis": ["fourier", "harmonic"],
@@ -150,6 +196,21 @@ DEFAULT_KEYWORDS: dict[str, list[str]] = {
         "quadrilateral",
         "midpoint",
         "chord",
+        "coordinate",
+        "distance",
+        "parallelogram",
+        "slope",
+        "polar coordinates",
+        "rhombus",
+        "sphere",
+        "cylinder",
+        "cone",
+        "volume",
+        "prism",
+        "cube",
+        "pentagon",
+        "octagon",
+        "degrees",
     ],
     "52 Convex and discrete geometry": ["convex", "polytope", "lattice point", "tiling", "packing"],
     "53 Differential geometry": ["curvature", "manifold", "geodesic", "surface"],
@@ -205,8 +266,15 @@ DEFAULT_KEYWORDS: dict[str, list[str]] = {
         "torque",
     ],
     "76 Fluid mechanics": ["fluid", "viscosity", "flow", "pressure", "buoyancy", "bernoulli"],
-    "78 Optics": ["lens", "refraction", "reflection", "wavelength", "optical", "diffraction", "light"],
-    "78 Electromagnetic theory": [
+    # MSC 78 is one class, "Optics, electromagnetic theory" (s1's data/msc.json); one label, not two.
+    "78 Optics, electromagnetic theory": [
+        "lens",
+        "refraction",
+        "reflection",
+        "wavelength",
+        "optical",
+        "diffraction",
+        "light",
         "electric field",
         "magnetic field",
         "charge",
@@ -259,8 +327,17 @@ DEFAULT_KEYWORDS: dict[str, list[str]] = {
         "market",
         "cost",
     ],
-    "92 Biology": ["cell", "protein", "gene", "dna", "enzyme", "organism", "species", "mutation", "biology"],
-    "92 Chemistry": [
+    # MSC 92 is one class, "Biology and other natural sciences" (chemistry included); one label, not two.
+    "92 Biology and other natural sciences": [
+        "cell",
+        "protein",
+        "gene",
+        "dna",
+        "enzyme",
+        "organism",
+        "species",
+        "mutation",
+        "biology",
         "molecule",
         "reaction",
         "acid",
@@ -292,7 +369,8 @@ def load_keywords(path: str | Path | None) -> dict[str, list[str]]:
 
 
 class KeywordClassifier:
-    """Label = the domain with the most keyword hits (ties: the table's first label); none: unknown."""
+    """Label = the domain with the most keyword hits, a phrase counting once per word (ties: the table's
+    first label); none: unknown."""
 
     def __init__(self, keywords: dict[str, list[str]] | None = None, unknown: str = "unknown") -> None:
         from sklearn.feature_extraction.text import CountVectorizer
@@ -317,9 +395,11 @@ class KeywordClassifier:
             binary=True,
             dtype=np.float32,
         )
+        # A phrase counts once per word, so "differential equation" beats the "equation" inside it.
+        words = {vi: len(form.split()) for form, vi in vocab.items()}
         w = np.zeros((len(vocab), len(self.labels)), dtype=np.float32)
         for vi, li in pairs:
-            w[vi, li] = 1.0
+            w[vi, li] = float(words[vi])
         self.weights = w
 
     def scores(self, questions: Sequence[str]) -> np.ndarray:

@@ -6,6 +6,7 @@ thinking, answer, source, domain, thinking_tokens, trace_grade, solved:<model> a
 
 from __future__ import annotations
 
+import hashlib
 import math
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from s1eval.errors import ConfigError, DataError
 from .config import CANONICAL_FIELDS, REQUIRED_FIELDS, ColumnMap, CurationConfig, PoolConfig
 
 SOLVED_PREFIX = "solved:"
+# The columns filter.ipynb pops from each featurized row before using the rest as features (cell 1).
+S1_BASE_COLUMNS = ("question", "solution", "cot_type", "source_type", "metadata", "cot")
 _TRUE = {"1", "true", "yes", "y", "correct", "solved", "right", "pass", "t"}
 _FALSE = {"0", "false", "no", "n", "incorrect", "wrong", "unsolved", "fail", "f", ""}
 
@@ -137,6 +140,8 @@ def canonicalize(raw: pd.DataFrame, columns: ColumnMap, origin: str) -> pd.DataF
         out["source"] = "unknown"
     out["source"] = out["source"].fillna("unknown")
     for model, col in cols.grades.items():
+        if col not in present and "grades" in cols.from_preset:
+            continue  # a preset's grade columns are used when the pool has them
         if col not in present:
             raise DataError(
                 f"pool {origin!r} has no grade column {col!r} for reference model {model!r}; "
@@ -147,6 +152,46 @@ def canonicalize(raw: pd.DataFrame, columns: ColumnMap, origin: str) -> pd.DataF
         if col in present:
             out["extra:" + col] = _as_text(raw[col].reset_index(drop=True))
     return out
+
+
+def question_hash(question: str) -> str:
+    """s1's row key (data/utils/io_utils.py): the first 16 hex digits of the question's sha256."""
+    return hashlib.sha256(question.encode()).hexdigest()[:16]
+
+
+def join_features(raw: pd.DataFrame, feats: pd.DataFrame, question_col: str, origin: str) -> pd.DataFrame:
+    """raw plus the featurized table's own columns, matched by question hash as filter.ipynb does.
+
+    Every column but s1's base ones is joined (overriding a pool column of the same name); rows the table
+    does not know get missing values, which the s1 quality rules then drop (filter.ipynb cell 4).
+    """
+    if "question" not in feats.columns:
+        raise DataError(f"features table {origin!r} has no question column to join on; fix pool.features")
+    if question_col not in raw.columns:
+        raise DataError(f"the pool has no question column {question_col!r} to join pool.features on")
+    cols = [c for c in feats.columns if c not in S1_BASE_COLUMNS]
+    table = feats[cols].copy()
+    table["_qhash"] = [question_hash(str(q)) for q in feats["question"]]
+    table = table.drop_duplicates("_qhash", keep="last").set_index("_qhash")  # a dict keeps the last
+    keys = [question_hash(q) if isinstance(q, str) else "" for q in raw[question_col]]
+    joined = table.reindex(keys)
+    out = raw.drop(columns=[c for c in cols if c in raw.columns]).reset_index(drop=True)
+    for c in cols:
+        out[c] = joined[c].to_numpy()
+    return out
+
+
+def _load_features(cfg: CurationConfig) -> tuple[pd.DataFrame, str] | None:
+    """The configured featurized table, or None when pool.features is not set."""
+    fc = cfg.pool.features
+    if fc.path:
+        path = cfg.resolve_path(fc.path)
+        return read_table(path), str(path)
+    if fc.hub:
+        local = cfg.resolve_path(fc.hub)
+        sub = PoolConfig(hub=fc.hub, split=fc.split, revision=fc.revision, token=fc.token)
+        return _load_hub(str(local) if local.exists() else fc.hub, sub), fc.hub
+    return None
 
 
 def load_pool(cfg: CurationConfig) -> pd.DataFrame:
@@ -167,6 +212,10 @@ def load_pool(cfg: CurationConfig) -> pd.DataFrame:
         )
     if pc.limit is not None:
         raw = raw.iloc[: pc.limit]
+    features = _load_features(cfg)
+    if features is not None:
+        qcol = pc.columns.resolved().question or "question"
+        raw = join_features(raw, features[0], qcol, features[1])
     return canonicalize(raw, pc.columns, origin)
 
 

@@ -60,6 +60,7 @@ def config_dict(config: Any) -> dict[str, Any]:
     d.pop("base_dir", None)
     d.pop("out_dir", None)  # where the report lives; leaving it out keeps reruns elsewhere byte-identical
     d.get("pool", {}).get("columns", {}).pop("explicit", None)
+    d.get("pool", {}).get("columns", {}).pop("from_preset", None)
     return d
 
 
@@ -101,6 +102,7 @@ def build(
             k: {
                 "rows": len(v),
                 "requested": None if k == "full" else n,
+                **({"from": config.subsets.full_from} if k == "full" else {}),
                 "domains": int(v["domain"].nunique()) if "domain" in v else 0,
                 "sources": int(v["source"].nunique()),
             }
@@ -112,6 +114,8 @@ def build(
             k: token_stats(v["thinking_tokens"]) for k, v in token_frames.items() if "thinking_tokens" in v
         },
         "contamination": stage_infos.get("contamination", {}),
+        "domains": stage_infos.get("domains", {}),
+        "selection": stage_infos.get("selection", {}),
         "difficulty": {
             k: v for k, v in stage_infos.get("difficulty", {}).items() if k != "removed_by_reason"
         },
@@ -139,6 +143,44 @@ def _count_section(title: str, table: dict[str, dict[str, int]]) -> list[str]:
     rows = [[k, *table[k].values()] for k in table]
     rows.append(["**total**", *[sum(table[k][c] for k in table) for c in cols]])
     return [f"## {title} ({len(table)})", "", *_table(["", *cols], rows), ""]
+
+
+def _ngram_section(rows: list[dict[str, Any]], total: int) -> list[str]:
+    """The shared n-grams behind the removals, most rows first (boilerplate shows up on top)."""
+    if not rows:
+        return []
+    head = f"Shared n-grams behind the removals ({total} distinct; `only` = rows it alone removed):"
+    table = _table(
+        ["shared n-gram", "rows", "only", "eval set", "eval id"],
+        [[h["ngram"], h["rows"], h["only_cause"], h["eval_set"], h["eval_id"]] for h in rows],
+    )
+    return [head, "", *table, ""]
+
+
+def _selection_section(sel: dict[str, Any], domains: dict[str, Any]) -> list[str]:
+    """Where the domain labels came from, and s1's first stage and benchmark phase when they ran."""
+    out: list[str] = []
+    if domains:
+        out += [
+            "## Domain labels",
+            "",
+            f"{domains.get('from_column', 0)} from the pool's domain column, {domains.get('classified', 0)} "
+            f"from the {domains.get('classifier', '?')} classifier.",
+            "",
+        ]
+    first, bench = sel.get("first_stage"), sel.get("benchmark_phase")
+    if first is not None or bench is not None:
+        out += ["## Selection", ""]
+    if first is not None:
+        by = ", ".join(f"{k}: {v}" for k, v in first["by_source"].items()) or "-"
+        out += [f"First stage: {first['rows']} rows taken before the draw ({by}).", ""]
+        if first.get("taken", first["rows"]) < first["rows"]:
+            out += [f"Only {first['taken']} fit in N: that many of them were drawn at random.", ""]
+    if bench is not None:
+        out += ["Benchmark-phase domain weights:", ""]
+        out += _table(["domain", "weight"], [[d, w] for d, w in bench.items()])
+        out += [""]
+    return out
 
 
 def to_markdown(report: dict[str, Any]) -> str:
@@ -209,8 +251,10 @@ def to_markdown(report: dict[str, Any]) -> str:
                 ],
             )
             out += [""]
+        out += _ngram_section(c.get("by_ngram", []), c.get("ngrams_total", 0))
     else:
         out += ["Decontamination disabled.", ""]
+    out += _selection_section(report.get("selection", {}), report.get("domains", {}))
     d = report.get("difficulty", {})
     if d:
         out += ["## Difficulty", "", f"Solve filter: {d.get('solve_filter', '-')}."]

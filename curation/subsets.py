@@ -1,10 +1,12 @@
 """The paper's ablation subsets, all drawn from the same pool and seed.
 
-- full: everything that passes quality (and decontamination) - the paper's 59K-full;
+- full: everything that passes quality (and decontamination), or with subsets.full_from: pool every loaded
+  row - the paper's 59K-full is the whole pool (the pipeline builds that one);
 - random: N uniformly at random from full (1K-random: quality only);
 - diverse: N with domains sampled uniformly and questions uniformly inside a domain (1K-diverse);
 - longest: the N longest traces in full (1K-longest);
-- s1k: quality, then difficulty, then diversity with long traces favoured (s1K).
+- s1k: quality, then difficulty, then (with s1's selection switched on) the first stage, then diversity with
+  long traces favoured and, for the last 30%, domains weighted like the benchmarks (s1K).
 Each subset gets its own random stream derived from (seed, subset name), so adding or dropping one subset
 never changes another.
 """
@@ -16,6 +18,8 @@ import zlib
 import numpy as np
 import pandas as pd
 
+from . import selection
+from .config import DiversityConfig
 from .diversity import sample
 
 
@@ -29,8 +33,28 @@ def _rows(df: pd.DataFrame, pool_indices: np.ndarray) -> pd.DataFrame:
     return chosen.sort_values("pool_index", kind="mergesort").reset_index(drop=True)
 
 
+def s1k_pick(
+    hard: pd.DataFrame, n: int, rng: np.random.Generator, weighting: str, cfg: DiversityConfig | None
+) -> np.ndarray:
+    """pool_index of s1K: the first stage (when enabled), then the diversity draw up to n."""
+    if cfg is None:
+        return sample(hard, n, rng, weighting)
+    first = selection.first_stage(hard, cfg.first_stage, n, rng) if cfg.first_stage.enabled else None
+    bench = None
+    if cfg.benchmark_phase.enabled:
+        bench = selection.benchmark_weights(hard, cfg.benchmark_phase)
+    after = round(cfg.benchmark_phase.after * n)
+    return sample(hard, n, rng, weighting, preselected=first, bench=bench, bench_after=after)
+
+
 def build(
-    name: str, passed: pd.DataFrame, hard: pd.DataFrame, n: int, seed: int, weighting: str = "rank"
+    name: str,
+    passed: pd.DataFrame,
+    hard: pd.DataFrame,
+    n: int,
+    seed: int,
+    weighting: str = "rank",
+    diversity: DiversityConfig | None = None,
 ) -> pd.DataFrame:
     """One subset (rows sorted by pool_index). passed: after quality; hard: after difficulty too."""
     rng = rng_for(seed, name)
@@ -45,5 +69,5 @@ def build(
     if name == "diverse":
         return _rows(passed, sample(passed, n, rng, "uniform"))
     if name == "s1k":
-        return _rows(hard, sample(hard, n, rng, weighting))
+        return _rows(hard, s1k_pick(hard, n, rng, weighting, diversity))
     raise ValueError(f"unknown subset {name!r}")

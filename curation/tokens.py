@@ -71,6 +71,21 @@ def make_counter(tokenizer: str | None) -> TokenCounter:
     return hf_counter(tokenizer) if tokenizer else regex_counter
 
 
+def lazy_counter(tokenizer: str | None) -> TokenCounter:
+    """make_counter, but the tokenizer is loaded on the first call: a pool that brings its own lengths
+    (s1's gemini_length) never needs it, so it need not be in the cache."""
+    if not tokenizer:
+        return regex_counter
+    loaded: list[TokenCounter] = []
+
+    def count(texts: list[str]) -> list[int]:
+        if not loaded:
+            loaded.append(hf_counter(tokenizer))
+        return loaded[0](texts)
+
+    return count
+
+
 def thinking_lengths(df: pd.DataFrame, counter: TokenCounter) -> pd.Series:
     """Token length of each row's trace, reusing a precomputed thinking_tokens value where present."""
     pre = (

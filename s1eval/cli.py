@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         cli.main(args=argv, prog_name="s1eval", standalone_mode=False)
     except S1EvalError as exc:
         click.echo(f"error: {exc}", err=True)
-        return 2
+        return getattr(exc, "exit_code", 2)
     except click.exceptions.Abort:
         click.echo("aborted; finished results are kept and a rerun resumes", err=True)
         return 130

@@ -19,6 +19,12 @@ class PreflightError(S1EvalError, ValueError):
     """The model or tokenizer cannot do what the method needs (e.g. the delimiter is not one token)."""
 
 
+class RunFailed(S1EvalError, RuntimeError):
+    """A run finished without a usable result (every sample an engine error); the CLI exits with status 1."""
+
+    exit_code = 1
+
+
 def require_positive(name: str, value: int | None, fix: str = "") -> None:
     """Refuse a budget or count that is not a positive integer."""
     if value is None:

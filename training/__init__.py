@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from .data import format_example, join_thinking, load_rows, to_prompt_completion
+from .data import example_text, format_example, join_thinking, load_rows, to_prompt_completion
 
-__all__ = ["format_example", "join_thinking", "load_rows", "to_prompt_completion", "train"]
+__all__ = [
+    "example_text",
+    "format_example",
+    "join_thinking",
+    "load_rows",
+    "to_prompt_completion",
+    "train",
+]
 
 
 def train(*args, **kwargs):

@@ -47,6 +47,23 @@ class S1ScriptArguments(ScriptArguments):
     answer_prefix: str = field(
         default="", metadata={"help": "Text put before each answer (s1 used 'Answer: ')."}
     )
+    answer_prefix_skip: str = field(
+        default="starts_with",
+        metadata={
+            "help": "When an answer keeps no prefix: it starts with the prefix (starts_with), or contains it "
+            "anywhere (contains: s1's data/tokenization.py rule, byte for byte).",
+            "choices": ["starts_with", "contains"],
+        },
+    )
+    loss_starts_at: str = field(
+        default="think",
+        metadata={
+            "help": "Where the prompt ends and the loss starts: after <|im_start|>think\\n, the s1eval inference "
+            "prompt (think); or after <|im_start|>assistant\\n, so the model learns to open its thinking and the "
+            "turn ends as the chat template ends it (assistant: s1's train/sft.py).",
+            "choices": ["think", "assistant"],
+        },
+    )
     markers: str = field(
         default="none",
         metadata={
@@ -135,6 +152,28 @@ def stamp_format(tokenizer: Any, fmt_name: str) -> None:
     tokenizer.chat_template = note + template
 
 
+def build_dataset(recipe: Recipe, tokenizer: Any) -> Any:
+    """The recipe's rows as the prompt/completion dataset handed to TRL (the tests check it against s1's text)."""
+    script = recipe.script
+    rows = load_rows(script.dataset_name, config=script.dataset_config, split=script.dataset_train_split)
+    return to_prompt_completion(
+        rows,
+        tokenizer,
+        question_field=script.question_field,
+        thinking_field=script.thinking_field,
+        answer_field=script.answer_field,
+        system=script.system_prompt,
+        answer_prefix=script.answer_prefix,
+        answer_prefix_skip=script.answer_prefix_skip,
+        loss_starts_at=script.loss_starts_at,
+        markers=script.markers,
+        marker_interval=script.marker_interval,
+        marker_step_tokens=script.marker_step_tokens,
+        fmt=get_format(script.thinking_format),
+        max_samples=script.max_samples,
+    )
+
+
 def build_trainer(recipe: Recipe) -> SFTTrainer:
     """An `SFTTrainer` over the s1 prompt/completion dataset, with completion-only loss."""
     from transformers import AutoTokenizer
@@ -146,22 +185,7 @@ def build_trainer(recipe: Recipe) -> SFTTrainer:
         model_path, revision=model_args.model_revision, trust_remote_code=training.trust_remote_code
     )
     stamp_format(tokenizer, fmt.name)
-
-    rows = load_rows(script.dataset_name, config=script.dataset_config, split=script.dataset_train_split)
-    dataset = to_prompt_completion(
-        rows,
-        tokenizer,
-        question_field=script.question_field,
-        thinking_field=script.thinking_field,
-        answer_field=script.answer_field,
-        system=script.system_prompt,
-        answer_prefix=script.answer_prefix,
-        markers=script.markers,
-        marker_interval=script.marker_interval,
-        marker_step_tokens=script.marker_step_tokens,
-        fmt=fmt,
-        max_samples=script.max_samples,
-    )
+    dataset = build_dataset(recipe, tokenizer)
     recipe.examples = len(dataset)
 
     if training.completion_only_loss is False:
@@ -264,6 +288,7 @@ def _summary(
         "output_dir": str(args.output_dir),
         "format": recipe.script.thinking_format,
         "markers": recipe.script.markers,
+        "loss_starts_at": recipe.script.loss_starts_at,
         "examples": recipe.examples,
         "train_rows": len(dataset),
         "epochs": args.num_train_epochs,
@@ -301,4 +326,12 @@ def _device_name(torch: Any) -> str:
     return "cpu"
 
 
-__all__ = ["Recipe", "S1ScriptArguments", "build_trainer", "last_checkpoint", "parse_config", "train"]
+__all__ = [
+    "Recipe",
+    "S1ScriptArguments",
+    "build_dataset",
+    "build_trainer",
+    "last_checkpoint",
+    "parse_config",
+    "train",
+]

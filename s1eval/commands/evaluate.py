@@ -7,7 +7,13 @@ from typing import Any
 
 import click
 
-from s1eval.commands.options import engine_from_options, engine_options, method_from_options, method_options
+from s1eval.commands.options import (
+    check_failures,
+    engine_from_options,
+    engine_options,
+    method_from_options,
+    method_options,
+)
 
 
 @click.command("eval")
@@ -22,6 +28,9 @@ from s1eval.commands.options import engine_from_options, engine_options, method_
     "--samples", type=int, default=1, show_default=True, help="Repeats per question (avg@k, maj@k)."
 )
 @click.option("--run-dir", required=True, type=click.Path(path_type=Path), help="Where the run is written.")
+@click.option(
+    "--overwrite", is_flag=True, help="Replace a run already in --run-dir (default: refuse another model's)."
+)
 @click.option("--label", default=None, help="How the run is named in tables (default: the method).")
 @click.option("--variant", default=None, help="The model variant, e.g. the training subset (s1k, 1k-random).")
 @click.option("--chunk-size", type=int, default=32, show_default=True, help="Questions per flush to the run.")
@@ -31,6 +40,7 @@ def eval_command(
     limit: int | None,
     samples: int,
     run_dir: Path,
+    overwrite: bool,
     label: str | None,
     variant: str | None,
     chunk_size: int,
@@ -59,6 +69,7 @@ def eval_command(
         label=label,
         model_variant=variant,
         chunk_size=chunk_size,
+        overwrite=overwrite,
     )
     with tqdm(total=len(problems) * samples, desc=f"{choice.name} on {spec.benchmark}", unit="sample") as bar:
         records = evaluate(prepared, problems, run_dir, spec, progress=bar.update)
@@ -74,3 +85,4 @@ def eval_command(
             f"{budget!s:>8}  {summary['accuracy']:8.3f}  {summary['accuracy_answered']:8.3f}  {thinking:8.1f}  {len(rows)}"
         )
     click.echo(f"run written to {run_dir} (s1eval report {run_dir})", err=True)
+    check_failures(records, rerun="rerun the same command to retry them (finished samples are kept)")

@@ -8,9 +8,18 @@ from typing import Any
 
 import click
 
-from s1eval.commands.options import engine_from_options, engine_options, method_from_options, method_options
-from s1eval.errors import DataError
+from s1eval.commands.options import (
+    check_failures,
+    engine_from_options,
+    engine_options,
+    method_from_options,
+    method_options,
+)
+from s1eval.control.seeds import sample_seed
+from s1eval.errors import ConfigError, DataError
+from s1eval.runs.identity import identity_key, require_same_identity, run_identity
 from s1eval.runs.jsonl import JsonlWriter, read_jsonl
+from s1eval.runs.store import atomic_write_text
 
 
 def read_prompts(path: Path) -> list[dict[str, Any]]:
@@ -34,6 +43,34 @@ def read_prompts(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def run_manifest_path(output_path: Path) -> Path:
+    """Where `generate` records the identity of the run in --output (beside it: the JSONL holds only rows)."""
+    return output_path.with_name(output_path.name + ".run.json")
+
+
+def check_output(input_path: Path, output_path: Path, identity: dict[str, Any], overwrite: bool) -> None:
+    """Refuse an output that is the input, or that holds another run; --overwrite starts it afresh."""
+    if output_path.exists() and input_path.resolve() == output_path.resolve():
+        raise ConfigError(f"--output {output_path} is the --input file; write the results to another file")
+    sidecar = run_manifest_path(output_path)
+    if overwrite:
+        for path in (output_path, sidecar):
+            if path.exists():
+                path.unlink()
+        return
+    if sidecar.exists():
+        recorded = json.loads(sidecar.read_text(encoding="utf-8")).get("identity") or {}
+        require_same_identity(str(output_path), recorded, identity, OUTPUT_FIX)
+    elif output_path.exists() and output_path.stat().st_size > 0:
+        raise ConfigError(
+            f"{output_path} holds rows of a run whose settings are not recorded ({sidecar.name} is missing); "
+            f"{OUTPUT_FIX}"
+        )
+
+
+OUTPUT_FIX = "give another --output, or --overwrite to replace it"
+
+
 @click.command("generate")
 @engine_options
 @method_options
@@ -46,19 +83,30 @@ def read_prompts(path: Path) -> list[dict[str, Any]]:
 @click.option(
     "--chunk-size", type=int, default=64, show_default=True, help="Prompts per flush to the output."
 )
-def generate_command(input_path: Path, output_path: Path, chunk_size: int, **options: Any) -> None:
-    """Run a control method over prompts. Rerunning the same command skips the ids already in --output."""
+@click.option("--overwrite", is_flag=True, help="Replace --output if it holds another run (default: refuse).")
+def generate_command(
+    input_path: Path, output_path: Path, chunk_size: int, overwrite: bool, **options: Any
+) -> None:
+    """Run a control method over prompts. Rerunning the same command skips the rows already in --output."""
     from tqdm.auto import tqdm
 
     from s1eval.control.methods import prepare_method, validate_method
 
     rows = read_prompts(input_path)
+    if input_path.resolve() == output_path.resolve():
+        raise ConfigError(f"--output {output_path} is the --input file; write the results to another file")
     choice = method_from_options(options)
     validate_method(choice.name, choice.settings)
     engine = engine_from_options(options)
     prepared = prepare_method(engine, choice.name, choice.settings, options["format_name"])
     budgets = prepared.budgets(choice.budgets)
     sweep = choice.budgets is not None
+    identity = run_identity(prepared, seed=options["seed"])
+    check_output(input_path, output_path, identity, overwrite)
+    atomic_write_text(
+        run_manifest_path(output_path),
+        json.dumps({"identity": identity, "identity_key": identity_key(identity)}, indent=2) + "\n",
+    )
 
     done = (
         {
@@ -73,7 +121,7 @@ def generate_command(input_path: Path, output_path: Path, chunk_size: int, **opt
         click.echo(
             f"resuming: {len(rows) - len(todo)} of {len(rows)} prompts already in {output_path}", err=True
         )
-    seeds = {r["id"]: options["seed"] + i for i, r in enumerate(rows)}
+    written: list[dict[str, Any]] = []
     with (
         JsonlWriter(output_path) as writer,
         tqdm(total=len(todo), desc=f"{choice.name}", unit="prompt") as bar,
@@ -83,7 +131,7 @@ def generate_command(input_path: Path, output_path: Path, chunk_size: int, **opt
             results = prepared.run(
                 [r["prompt"] for r in chunk],
                 budgets=budgets,
-                seeds=[seeds[r["id"]] for r in chunk],
+                seeds=[sample_seed(options["seed"], r["id"]) for r in chunk],
                 system=options.get("system"),
                 progress=bar.update,
             )
@@ -97,5 +145,8 @@ def generate_command(input_path: Path, output_path: Path, chunk_size: int, **opt
                         record["budget"] = budget
                     record |= {"output": res.output, "answer": res.answer, "ledger": res.ledger.to_dict()}
                     out.append(record)
-            writer.write_many(sorted(out, key=lambda r: (str(r["id"]), json.dumps(r.get("budget")))))
+            out.sort(key=lambda r: (str(r["id"]), json.dumps(r.get("budget"))))
+            writer.write_many(out)
+            written += out
     click.echo(f"wrote {output_path}", err=True)
+    check_failures(written, rerun="rerun the same command to retry them")

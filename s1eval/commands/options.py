@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from s1eval.errors import ConfigError
+from s1eval.errors import ConfigError, RunFailed
 
 # CLI option name -> method setting name; only the options the user gave are passed to the method.
 METHOD_OPTIONS: dict[str, str] = {
@@ -131,7 +131,28 @@ def parse_budgets(text: str | None) -> list[Any] | None:
             values.append(part)
     if not values:
         raise ConfigError("--budgets is empty; give e.g. 512,1024,2048")
-    return values
+    return list(dict.fromkeys(values))  # 8,4,8 runs 8 once
+
+
+def check_failures(records: list[dict[str, Any]], *, rerun: str) -> None:
+    """Say how many samples failed with engine_error; a run where every sample failed is an error (exit 1).
+
+    A run with no answer at all must not look like a model that scores 0: its accuracy would be published.
+    """
+    failed = [r for r in records if _outcome(r) == "engine_error"]
+    if not failed:
+        return
+    first = str((failed[0].get("ledger") or {}).get("error") or failed[0].get("error") or "").strip()
+    why = f" (first: {first.splitlines()[0][:160]})" if first else ""
+    if len(failed) == len(records):
+        raise RunFailed(f"all {len(records)} samples failed with engine_error{why}; {rerun}")
+    click.echo(
+        f"warning: {len(failed)} of {len(records)} samples failed with engine_error{why}; {rerun}", err=True
+    )
+
+
+def _outcome(record: dict[str, Any]) -> str | None:
+    return record.get("outcome") or (record.get("ledger") or {}).get("outcome")
 
 
 def engine_from_options(options: dict[str, Any]):

@@ -9,12 +9,20 @@ ever thrown away, and the engine continues the same sequence (KV reuse where the
 One thinking trajectory serves any number of budgets: `run_budget_sweep` thinks once with the largest
 budget and forks an answer at each smaller budget's cut point. A budget's cut keeps every round whose
 end-of-thinking event came before the budget ran out, which is exactly what a separate run would have seen.
+
+The delimiter is put on its own line (a newline first unless the thinking already ends in one), as in the
+text models are trained on. `min_thinking_tokens` is vLLM's `min_tokens` (the end of thinking is masked
+until that many tokens), never a forced string, so it always terminates. `max_thinking_tokens="auto"` lets
+the thinking run to the engine's context length minus the prompt, the forced text and the answer limit.
+
+`compat="reference"` reproduces the s1 paper's lm-eval fork token for token (`_ReferenceController`);
+docs/reference-differences.md lists every difference between the two modes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from s1eval.control.base import (
     ControlResult,
@@ -32,6 +40,11 @@ from s1eval.engines.base import Engine, GenerationRequest, GenerationResult, Sam
 from s1eval.errors import ConfigError, require_positive
 from s1eval.formats.base import ThinkingFormat
 from s1eval.formats.prompting import single_token_id
+
+AUTO = "auto"
+COMPAT_MODES = ("s1eval", "reference")
+AUTO_ANSWER_MARGIN = 100
+"""The fork's `auto` leaves 100 tokens for the answer (vllm_causallms.py:L264)."""
 
 EXTENSION_PRESETS: dict[str, tuple[str, ...]] = {
     "wait": ("Wait",),
@@ -88,7 +101,8 @@ def resolve_strategy(name: str) -> tuple[tuple[str, ...], dict[str, float]]:
 class BudgetForcingConfig:
     """Settings of one budget-forcing run (the budget is in generated thinking tokens)."""
 
-    max_thinking_tokens: int
+    max_thinking_tokens: int | str
+    """A token budget, or "auto": up to the context length (see `resolve_auto_budgets`)."""
     num_extensions: int = 0
     min_thinking_tokens: int | None = None
     extension_strings: tuple[str, ...] = ("Wait",)
@@ -100,11 +114,23 @@ class BudgetForcingConfig:
     strategy: str | None = None
     """An extension strategy by name (see `resolve_strategy`: 'wait', 'cycle', 'cycle+penalty', ...), recorded in
     the ledger; it fills `extension_strings` / `extension_sampling` where those are left at their defaults."""
+    compat: str = "s1eval"
+    """"s1eval" (the default) or "reference": token-identical to the s1 paper's lm-eval fork
+    (docs/reference-differences.md)."""
 
     def __post_init__(self) -> None:
-        require_positive(
-            "max_thinking_tokens", self.max_thinking_tokens, "Give a thinking budget such as 4000."
-        )
+        if isinstance(self.max_thinking_tokens, str) and self.max_thinking_tokens.strip().lower() == AUTO:
+            object.__setattr__(self, "max_thinking_tokens", AUTO)
+        else:
+            require_positive(
+                "max_thinking_tokens",
+                self.max_thinking_tokens,
+                "Give a thinking budget such as 4000, or auto.",
+            )
+        compat = str(self.compat).strip().lower()
+        if compat not in COMPAT_MODES:
+            raise ConfigError(f"compat must be one of {', '.join(COMPAT_MODES)}, got {self.compat!r}")
+        object.__setattr__(self, "compat", compat)
         require_positive("max_answer_tokens", self.max_answer_tokens, "Give an answer limit such as 1024.")
         require_positive("min_thinking_tokens", self.min_thinking_tokens, "Or leave it unset.")
         if (
@@ -128,6 +154,15 @@ class BudgetForcingConfig:
             raise ConfigError(
                 f"unknown extension_sampling fields {sorted(unknown)}; use e.g. frequency_penalty"
             )
+        if compat == "reference" and (len(self.extension_strings) > 1 or self.extension_sampling):
+            raise ConfigError(
+                "compat=reference has one extension string and no extension sampling (the fork's "
+                "thinking_n_ignore_str); drop the cycle / +penalty or use compat=s1eval"
+            )
+
+    @property
+    def reference(self) -> bool:
+        return self.compat == "reference"
 
     def with_budget(self, budget: int) -> BudgetForcingConfig:
         from dataclasses import replace
@@ -188,6 +223,12 @@ class _Cut:
     extensions: int
     capped: bool
     error: str | None = None
+    delimiter: str = ""
+    """The text forced to end the thinking (before the answer prefix, if capped)."""
+
+
+_MODEL_STOPS = ("delimiter", "eos", "stop_string")
+"""Round stops where the model itself ended the thinking (an extension may follow)."""
 
 
 class _Controller:
@@ -208,6 +249,25 @@ class _Controller:
         self.answer_prefix = fmt.answer_prefix if config.answer_prefix is None else config.answer_prefix
         self.prefix_ids = encode(engine, self.answer_prefix)
         self.extension_ids = {s: encode(engine, s) for s in config.extension_strings}
+        self._encoded: dict[str, list[int]] = {}
+
+    def _enc(self, text: str) -> list[int]:
+        if text not in self._encoded:
+            self._encoded[text] = encode(self.engine, text)
+        return self._encoded[text]
+
+    def _delimiter(self, ctx: list[int], *, capped: bool) -> str:
+        """The end-of-thinking text: on its own line, the newline not doubled (issue 17: 1 and 4).
+
+        At the cap a newline comes first unless the thinking already ends in one; at a natural end the
+        model chose where to stop, so only a delimiter that starts with a newline (R1's) loses it when the
+        thinking already ends in one.
+        """
+        end = self.fmt.think_end
+        ends_nl = decode(self.engine, ctx[-8:]).endswith("\n")
+        if capped or end.startswith("\n"):
+            return ("" if ends_nl else "\n") + end.lstrip("\n")
+        return end
 
     # ---- one sample, as a program: think with the largest budget, then fork an answer per distinct cut
     def program(self, t: _Trajectory, budgets: Sequence[int]) -> Program:
@@ -232,16 +292,21 @@ class _Controller:
         sampling = cfg.sampling
         if t.extensions and cfg.extension_sampling:
             sampling = sampling.merged(**cfg.extension_sampling)
-        last_forced = t.rounds[-1].forced if t.rounds else None
+        last = t.rounds[-1] if t.rounds else None  # an extension, not e.g. a budget marker
+        forced_before = last is not None and last.forced is not None and last.stop in _MODEL_STOPS
+        remaining = budget - t.generated
+        # after a forced extension the delimiter may not come right back (a 0-token round); a minimum
+        # thinking length masks the end of thinking until it is reached (vLLM's min_tokens)
+        min_new = 1 if forced_before else 0
+        if cfg.min_thinking_tokens is not None:
+            min_new = max(min_new, cfg.min_thinking_tokens - t.generated)
         return GenerationRequest(
             context_ids=t.context(),
-            max_new_tokens=budget - t.generated,
+            max_new_tokens=remaining,
             stop_token_ids=self.think_stop_ids,
             sampling=sampling,
             seed=derive_seed(t.seed, round_no),
-            min_new_tokens=1
-            if last_forced == ""
-            else 0,  # "ignore the delimiter": it may not come right back
+            min_new_tokens=max(0, min(min_new, remaining)),
             cache_key=t.key,
         )
 
@@ -256,11 +321,8 @@ class _Controller:
             t.rounds.append(_ThinkRound(ids, "budget"))
             return False
         stop = self._stop_kind(res)
-        generated = t.generated + len(ids)
         cfg = self.config
-        owed = t.extensions < cfg.num_extensions or (
-            cfg.min_thinking_tokens is not None and generated < cfg.min_thinking_tokens
-        )
+        owed = t.extensions < cfg.num_extensions  # bounded: min_thinking_tokens never forces text
         if not owed:
             t.rounds.append(_ThinkRound(ids, stop))
             return False
@@ -289,21 +351,23 @@ class _Controller:
                 return _Cut(ctx, len(ctx), rounds, generated, extensions, False, t.error)
             if generated >= budget:  # the budget ran out before (or exactly when) the model would stop
                 think_end = len(ctx)
-                ctx += self.think_end_ids + self.prefix_ids
-                forced = self.fmt.think_end + self.answer_prefix
-                rounds.append(
-                    Round("think", take, "budget", forced, len(self.think_end_ids) + len(self.prefix_ids))
-                )
-                return _Cut(ctx, think_end, rounds, generated, extensions, True)
+                delimiter = self._delimiter(ctx, capped=True)
+                end_ids = self._enc(delimiter)
+                ctx += end_ids + self.prefix_ids
+                forced = delimiter + self.answer_prefix
+                rounds.append(Round("think", take, "budget", forced, len(end_ids) + len(self.prefix_ids)))
+                return _Cut(ctx, think_end, rounds, generated, extensions, True, delimiter=delimiter)
             if r.forced is not None:
                 ctx += r.forced_ids
                 rounds.append(Round("think", take, r.stop, r.forced, len(r.forced_ids)))
                 extensions += 1
                 continue
             think_end = len(ctx)
-            ctx += self.think_end_ids
-            rounds.append(Round("think", take, r.stop, self.fmt.think_end, len(self.think_end_ids)))
-            return _Cut(ctx, think_end, rounds, generated, extensions, False)
+            delimiter = self._delimiter(ctx, capped=False)
+            end_ids = self._enc(delimiter)
+            ctx += end_ids
+            rounds.append(Round("think", take, r.stop, delimiter, len(end_ids)))
+            return _Cut(ctx, think_end, rounds, generated, extensions, False, delimiter=delimiter)
         raise AssertionError("a finished trajectory ends in a natural stop, the budget or an error")
 
     # ---- phase 2: answer every cut
@@ -338,7 +402,7 @@ class _Controller:
             ledger.add_round(Round("answer", len(res.token_ids), stop))
             answer = (self.answer_prefix if cut.capped else "") + res.text
             ledger.outcome = "truncated" if stop == "length" else ("forced" if cut.capped else "answered")
-        delimiter = self.fmt.think_end if cut.error is None else ""
+        delimiter = (cut.delimiter or self.fmt.think_end) if cut.error is None else ""
         return ControlResult(
             prompt=t.prompt,
             thinking=thinking,
@@ -360,31 +424,330 @@ def _token_ids(tokenizer, texts: Sequence[str], eos: int | list[int] | None) -> 
     return tuple(ids)
 
 
+# --------------------------------------------------------------------------- compat="reference"
+FORK_ANSWER_PREFIX = "Final Answer:"
+"""The fork's cap is `thinking_end + "\nFinal Answer:"` (vllm_causallms.py:L254)."""
+
+
+def generation_config_eos_ids(engine: Engine) -> list[int]:
+    """The model's `generation_config.eos_token_id` ids (vLLM stops on them too), where the engine has them."""
+    model = getattr(engine, "model", None)
+    eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    if eos is None and getattr(engine, "name", None) == "vllm":  # it runs with ignore_eos: read the file
+        try:
+            from transformers import GenerationConfig
+
+            eos = GenerationConfig.from_pretrained(
+                engine.model_id, revision=getattr(engine, "revision", None)
+            ).eos_token_id
+        except Exception:  # no generation_config.json: vLLM has no extra EOS ids either
+            eos = None
+    if eos is None:
+        return []
+    return [int(e) for e in (eos if isinstance(eos, list | tuple) else [eos])]
+
+
+def engine_context_length(engine: Engine) -> int:
+    """The most positions the engine's model takes (vLLM's max_model_len, a transformers model's
+    max_position_embeddings); `max_thinking_tokens="auto"` is bounded by it."""
+    for attr in ("max_model_len", "context_length"):
+        value = getattr(engine, attr, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    try:
+        return int(engine.llm.llm_engine.model_config.max_model_len)  # type: ignore[attr-defined]
+    except (AttributeError, TypeError, ValueError):
+        pass
+    value = getattr(getattr(getattr(engine, "model", None), "config", None), "max_position_embeddings", None)
+    if isinstance(value, int) and value > 0:
+        return value
+    raise ConfigError(
+        f"max_thinking_tokens=auto needs the context length of engine {engine.name!r}, which it does not "
+        "report; give a number of thinking tokens instead"
+    )
+
+
+class _ReferenceController:
+    """Budget forcing exactly as the s1 fork's `_model_generate` does it (vllm_causallms.py:L236-L412).
+
+    Every thinking round asks for the whole budget, with `min_tokens=1` when extensions are asked (else
+    `min_thinking_tokens`); a round that stops is stripped of the until token, the ignore string appended
+    and the sequence continued; a round that hits the length limit, or the last round, ends the thinking.
+    The concatenated ids (extension tokens counted) are then cut to the budget. A thinking whose last round
+    ran out of tokens gets `"\n"` (unless the thinking *text* ends in one) + `thinking_end + "\nFinal
+    Answer:"`; any other, cut or not, gets `thinking_end` alone.
+    """
+
+    def __init__(self, engine: Engine, fmt: ThinkingFormat, config: BudgetForcingConfig, method: str):
+        self.engine, self.fmt, self.config, self.method = engine, fmt, config, method
+        self.ref = fmt.reference_delimiters()
+        tok = engine.tokenizer
+        eos = getattr(tok, "eos_token_id", None)
+        until = [self.ref.until_thinking] + ([tok.decode(eos)] if eos is not None else [])
+        self.until_ids = [encode(engine, u) for u in until]
+        if any(len(u) != 1 for u in self.until_ids):
+            raise ConfigError(
+                f"compat=reference needs single-token thinking stops, got {until!r} -> {self.until_ids}"
+            )
+        gen_eos = generation_config_eos_ids(engine)
+        self.think_stop_ids = tuple(dict.fromkeys([u[0] for u in self.until_ids] + gen_eos))
+        self.answer_stop_ids = tuple(dict.fromkeys(([eos] if eos is not None else []) + gen_eos))
+        self.start_ids = encode(engine, self.ref.think_start)
+        self.end_ids = encode(engine, self.ref.think_end)
+        self.end_max_ids = encode(engine, self.ref.think_end + "\n" + FORK_ANSWER_PREFIX)
+        self.newline_ids = encode(engine, "\n")
+        self.ignore_text = config.extension_strings[0]
+        self.ignore_ids = encode(engine, self.ignore_text)
+        self.rounds = config.num_extensions + 1
+        self.min_tokens = 1 if config.num_extensions else (config.min_thinking_tokens or 0)
+
+    def context_ids(self, prompt: str) -> list[int]:
+        """The fork's request: the chat context without the thinking start (the fork appends its own)."""
+        for start in (self.fmt.think_start, self.ref.think_start):
+            if start and prompt.endswith(start):
+                return encode(self.engine, prompt[: -len(start)])
+        return encode(self.engine, prompt)
+
+    def auto_budget(self, contexts: Sequence[list[int]]) -> int:
+        """vllm_causallms.py:L264: max_gen_toks - longest prompt - len(start) - len(end max) - 100."""
+        budget = (
+            self.config.max_answer_tokens
+            - max(len(c) for c in contexts)
+            - len(self.start_ids)
+            - len(self.end_max_ids)
+            - AUTO_ANSWER_MARGIN
+        )
+        if budget < 1:
+            raise ConfigError(
+                f"max_thinking_tokens=auto comes out at {budget} (compat=reference: max_answer_tokens minus "
+                f"the longest prompt, the delimiters and {AUTO_ANSWER_MARGIN}); raise max_answer_tokens"
+            )
+        return budget
+
+    def _strip(self, ids: list[int]) -> list[int]:
+        for toks in self.until_ids:  # L395-L398, in until order
+            if ids[-len(toks) :] == toks:
+                ids = ids[: -len(toks)]
+        return ids
+
+    def _text(self, ids: list[int]) -> str:
+        """vLLM's text of a round (an incomplete UTF-8 sequence at its end is held back)."""
+        return decode(self.engine, ids).rstrip("\ufffd")
+
+    def program(self, t: _Trajectory, budget: int) -> Program:
+        cfg = self.config
+        ctx = list(t.prompt_ids)
+        ids: list[int] = []
+        owner: list[tuple[int, bool]] = []  # per id: (round, forced?)
+        text = ""
+        stops: list[str] = []
+        finish = "stop"
+        for i in range(self.rounds):
+            res = yield GenerationRequest(
+                context_ids=ctx,
+                max_new_tokens=budget,
+                stop_token_ids=self.think_stop_ids,
+                sampling=cfg.sampling,
+                seed=derive_seed(t.seed, i),
+                min_new_tokens=min(self.min_tokens, budget),
+                cache_key=t.key,
+            )
+            if res.stop_reason == "error":
+                t.error = res.error or "engine error"
+                return self._finish(t, budget, None, None, [Round("think", len(ids), "error")])
+            cont = list(res.token_ids)
+            if res.stop_reason == "stop_token" and res.stop_token is not None:
+                cont.append(res.stop_token)  # vLLM keeps the stopping token in token_ids
+            stops.append(self._stop_kind(res))
+            piece = self._text(list(res.token_ids))
+            if res.stop_reason == "length" or i == self.rounds - 1:
+                ids += cont
+                owner += [(i, False)] * len(cont)
+                text += piece
+                finish = "length" if res.stop_reason == "length" else "stop"
+                break
+            cont = self._strip(cont) + self.ignore_ids
+            owner += [(i, False)] * (len(cont) - len(self.ignore_ids)) + [(i, True)] * len(self.ignore_ids)
+            ids += cont
+            text += piece + self.ignore_text
+            ctx = ctx + cont
+        was_cut = len(ids) > budget
+        ids, owner = ids[:budget], owner[:budget]  # L381-L384
+        kept = self._strip(ids)
+        owner = owner[: len(kept)]
+        if finish == "length":
+            # L404: the uncut thinking text's last character, or the thinking start's first
+            newline = text[-1:] == "\n" or self.ref.think_start[:1] == "\n"
+            forced_ids = self.end_max_ids if newline else self.newline_ids + self.end_max_ids
+            delimiter = ("" if newline else "\n") + self.ref.think_end + "\n"
+            prefix = FORK_ANSWER_PREFIX
+        else:
+            forced_ids, delimiter, prefix = self.end_ids, self.ref.think_end, ""
+        last = owner[-1][0] if owner else 0
+        rounds = []
+        extensions = 0
+        for i in range(last + 1):
+            gen = sum(1 for r, f in owner if r == i and not f)
+            n_forced = sum(1 for r, f in owner if r == i and f)
+            if i < last:
+                rounds.append(Round("think", gen, stops[i], self.ignore_text, n_forced))
+                extensions += 1
+            else:
+                stop = "budget" if finish == "length" or was_cut else stops[i]
+                rounds.append(Round("think", gen, stop, delimiter + prefix, n_forced + len(forced_ids)))
+        cut = _Cut(
+            context=t.prompt_ids + kept + forced_ids,
+            think_end=len(t.prompt_ids) + len(kept),
+            rounds=rounds,
+            thinking_tokens=sum(r.generated for r in rounds),
+            extensions=extensions,
+            capped=finish == "length" or was_cut,
+            delimiter=delimiter,
+        )
+        res = yield GenerationRequest(
+            context_ids=cut.context,
+            max_new_tokens=cfg.max_answer_tokens,
+            stop_token_ids=self.answer_stop_ids,
+            sampling=cfg.sampling,
+            seed=derive_seed(t.seed, 10_000),
+            cache_key=t.key,
+        )
+        extra = {"thinking_finish_reason": finish, "cut": was_cut}
+        return self._finish(t, budget, cut, res, cut.rounds, prefix, extra)
+
+    def _stop_kind(self, res: GenerationResult) -> str:
+        if res.stop_reason == "length":
+            return "length"
+        if res.stop_token is not None and [res.stop_token] == self.until_ids[0]:
+            return "delimiter"
+        return "eos"
+
+    def _finish(
+        self,
+        t: _Trajectory,
+        budget: int,
+        cut: _Cut | None,
+        res: GenerationResult | None,
+        rounds: list[Round],
+        prefix: str = "",
+        extra: dict | None = None,
+    ) -> ControlResult:
+        ledger = Ledger(method=self.method, budget=budget)
+        for r in rounds:
+            ledger.add_round(r)
+        ledger.extra["strategy"] = self.config.strategy_name
+        ledger.extra["compat"] = "reference"
+        ledger.extra.update(extra or {})
+        if cut is None or res is None:
+            ledger.outcome = "engine_error"
+            ledger.extra["error"] = t.error or "no answer phase"
+            return ControlResult(prompt=t.prompt, thinking="", answer="", ledger=ledger, output="")
+        ledger.extensions, ledger.capped = cut.extensions, cut.capped
+        thinking = decode(self.engine, cut.context[len(t.prompt_ids) : cut.think_end])
+        answer = ""
+        if res.stop_reason == "error":
+            ledger.add_round(Round("answer", len(res.token_ids), "error"))
+            ledger.outcome = "engine_error"
+            ledger.extra["error"] = res.error or "engine error"
+        else:
+            stop = "length" if res.stop_reason == "length" else "eos"
+            ledger.add_round(Round("answer", len(res.token_ids), stop))
+            answer = prefix + res.text
+            ledger.outcome = "truncated" if stop == "length" else ("forced" if cut.capped else "answered")
+        return ControlResult(
+            prompt=t.prompt,
+            thinking=thinking,
+            answer=answer,
+            ledger=ledger,
+            output=thinking + (cut.delimiter if ledger.outcome != "engine_error" else "") + answer,
+        )
+
+
 # --------------------------------------------------------------------------- public entry points
 Progress = Callable[[int], None]
+Budget = int | str
+
+
+def _budget_keys(budgets: Sequence[Budget]) -> list[Budget]:
+    """Distinct budgets, the numbers largest first, then "auto"."""
+    numbers: set[int] = set()
+    auto = False
+    for b in budgets:
+        if isinstance(b, str) and b.strip().lower() == AUTO:
+            auto = True
+            continue
+        try:
+            value = int(b)
+        except (TypeError, ValueError):
+            raise ConfigError(f"budget {b!r} is not a number of thinking tokens or auto") from None
+        require_positive("budget", value, "Budgets are thinking tokens, e.g. 512,1024,2048 (or auto).")
+        numbers.add(value)
+    keys: list[Budget] = sorted(numbers, reverse=True)
+    if auto:
+        keys.append(AUTO)
+    if not keys:
+        raise ConfigError("give at least one budget, e.g. --budgets 512,1024,2048")
+    return keys
+
+
+def resolve_auto_budgets(
+    engine: Engine, fmt: ThinkingFormat, prompt_ids: Sequence[list[int]], config: BudgetForcingConfig
+) -> list[int]:
+    """`max_thinking_tokens="auto"` (compat=s1eval), per prompt: the engine's context length minus the
+    prompt, the cap's forced text and `max_answer_tokens`, so the thinking and a full answer fit."""
+    length = engine_context_length(engine)
+    prefix = fmt.answer_prefix if config.answer_prefix is None else config.answer_prefix
+    forced = len(encode(engine, "\n" + fmt.think_end.lstrip("\n") + prefix))
+    out = []
+    for i, ids in enumerate(prompt_ids):
+        budget = length - len(ids) - forced - config.max_answer_tokens
+        if budget < 1:
+            raise ConfigError(
+                f"max_thinking_tokens=auto leaves no thinking for prompt {i}: context {length}, prompt "
+                f"{len(ids)}, answer limit {config.max_answer_tokens}; lower max_answer_tokens"
+            )
+        out.append(budget)
+    return out
+
+
+def _with_setting(result: ControlResult, key: Budget) -> ControlResult:
+    if key != AUTO:
+        return result
+    ledger = result.ledger.copy()
+    ledger.extra["budget_setting"] = AUTO
+    return replace(result, ledger=ledger)
 
 
 def run_budget_sweep(
     engine: Engine,
     fmt: ThinkingFormat,
     prompts: Sequence[str],
-    budgets: Sequence[int],
+    budgets: Sequence[Budget],
     config: BudgetForcingConfig,
     *,
     seeds: Sequence[int | None] | None = None,
     method: str = "bf",
     progress: Progress | None = None,
-) -> dict[int, list[ControlResult]]:
-    """Budget forcing at several budgets from one thinking trajectory per prompt (the anytime sweep)."""
-    budgets = sorted({int(b) for b in budgets}, reverse=True)
-    if not budgets:
-        raise ConfigError("give at least one budget, e.g. --budgets 512,1024,2048")
-    for b in budgets:
-        require_positive("budget", b, "Budgets are thinking tokens, e.g. 512,1024,2048.")
+) -> dict[Budget, list[ControlResult]]:
+    """Budget forcing at several budgets from one thinking trajectory per prompt (the anytime sweep).
+
+    A budget may be "auto" (see `resolve_auto_budgets`; the ledger records the number it came to). With
+    `compat="reference"` every budget is a separate run, as in the fork.
+    """
+    keys = _budget_keys(budgets)
     if seeds is not None and len(seeds) != len(prompts):
         raise ConfigError(f"got {len(seeds)} seeds for {len(prompts)} prompts; give one seed per prompt")
-    ctl = _Controller(engine, fmt, config.with_budget(budgets[0]), method)
-    out: dict[int, list[ControlResult]] = {b: [] for b in budgets}
+    if config.reference:
+        return _run_reference(engine, fmt, prompts, keys, config, seeds, method, progress)
+    prompt_ids = [encode(engine, p) for p in prompts]
+    auto = resolve_auto_budgets(engine, fmt, prompt_ids, config) if AUTO in keys else None
+
+    def resolved(i: int) -> dict[Budget, int]:
+        return {k: (auto[i] if k == AUTO else k) for k in keys}  # type: ignore[index,misc]
+
+    largest = max(max(resolved(i).values()) for i in range(len(prompts))) if prompts else 1
+    ctl = _Controller(engine, fmt, config.with_budget(largest), method)
+    out: dict[Budget, list[ControlResult]] = {k: [] for k in keys}
     namespace = run_key(method)
     for chunk in chunks(len(prompts), engine):
         programs = [
@@ -393,16 +756,45 @@ def run_budget_sweep(
                     index=i,
                     key=f"{namespace}-{i}",
                     prompt=prompts[i],
-                    prompt_ids=encode(engine, prompts[i]),
+                    prompt_ids=prompt_ids[i],
                     seed=None if seeds is None else seeds[i],
                 ),
-                budgets,
+                sorted(set(resolved(i).values()), reverse=True),
             )
             for i in chunk
         ]
-        for per_budget in drive(engine, programs):
-            for b in budgets:
-                out[b].append(per_budget[b])
+        for i, per_budget in zip(chunk, drive(engine, programs), strict=True):
+            for k, b in resolved(i).items():
+                out[k].append(_with_setting(per_budget[b], k))
+        if progress is not None:
+            progress(len(chunk))
+    release_engine(engine)
+    return out
+
+
+def _run_reference(engine, fmt, prompts, keys, config, seeds, method, progress):
+    """compat="reference": each budget a separate fork run over all prompts (auto over the longest)."""
+    ctl = _ReferenceController(engine, fmt, config, method)
+    prompt_ids = [ctl.context_ids(p) for p in prompts]
+    numbers = {k: (ctl.auto_budget(prompt_ids) if k == AUTO else k) for k in keys} if prompts else {}
+    out: dict[Budget, list[ControlResult]] = {k: [] for k in keys}
+    namespace = run_key(method)
+    for chunk in chunks(len(prompts), engine):
+        for k, budget in numbers.items():
+            programs = [
+                ctl.program(
+                    _Trajectory(
+                        index=i,
+                        key=f"{namespace}-{k}-{i}",
+                        prompt=prompts[i],
+                        prompt_ids=prompt_ids[i] + ctl.start_ids,
+                        seed=None if seeds is None else seeds[i],
+                    ),
+                    budget,
+                )
+                for i in chunk
+            ]
+            out[k].extend(_with_setting(r, k) for r in drive(engine, programs))
         if progress is not None:
             progress(len(chunk))
     release_engine(engine)

@@ -3,6 +3,9 @@
 Token counts are the engine tokenizer's. `thinking_tokens` and `answer_tokens` count tokens the model
 *generated*; text the method forced (an extension string, the end-of-thinking delimiter, the answer prefix)
 is counted apart in `forced_tokens`. Invariant for budgeted methods: thinking_tokens <= budget.
+`budget` is always a number: a budget set as "auto" is recorded as what it came to (and `budget_setting:
+"auto"` in the extras). Budget forcing with `compat: "reference"` counts the forced extension tokens towards
+the budget as the s1 fork does (thinking_tokens + their forced_tokens <= budget; docs/reference-differences.md).
 """
 
 from __future__ import annotations

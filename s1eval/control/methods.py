@@ -124,6 +124,8 @@ def _convert(key: str, raw: Any, hint: Any, method: str) -> Any:
         return parse_extension_strings(raw)
     if not isinstance(raw, str):
         return raw
+    if key == "max_thinking_tokens" and raw.strip().lower() == "auto":
+        return "auto"  # up to the context length (budget_forcing.resolve_auto_budgets)
     origin = typing.get_origin(hint)
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     if origin in (typing.Union, types.UnionType) and args:
@@ -238,7 +240,9 @@ class PreparedMethod:
         )
 
     def budgets(self, budgets: Sequence[Any] | None = None) -> list[Any]:
-        return list(budgets) if budgets else self.method.default_budgets(self.config)
+        """The x values to run, each once (a repeated budget would write its samples twice)."""
+        chosen = list(budgets) if budgets else self.method.default_budgets(self.config)
+        return list(dict.fromkeys(chosen))
 
 
 def validate_method(method: str, settings: dict[str, Any]) -> tuple[Method, Any]:

@@ -33,6 +33,7 @@ from s1eval.control.base import (
 from s1eval.control.budget_forcing import _Controller, _Trajectory
 from s1eval.control.conditional import budget_forcing_config, report_questions
 from s1eval.control.methods import RegisteredMethod, register_method
+from s1eval.control.seeds import sample_seed
 from s1eval.engines.base import Engine, SamplingParams
 from s1eval.errors import ConfigError, require_positive
 from s1eval.formats.base import ThinkingFormat
@@ -149,7 +150,8 @@ def run_rejection_sampling(
         raise ConfigError(
             f"got {len(seeds)} seeds for {len(questions)} questions; give one seed per question"
         )
-    base = [derive_seed(config.seed, i) for i in range(len(questions))] if seeds is None else list(seeds)
+    # no seeds given: each question's own text is its id, so its samples do not depend on its position
+    base = [sample_seed(config.seed, q) for q in questions] if seeds is None else list(seeds)
     prompts = [build_prompt(engine.tokenizer, fmt, q, system) for q in questions]
     prompt_ids = [encode(engine, p) for p in prompts]
     cap = max(config.max_tokens, max(budgets) + 1)

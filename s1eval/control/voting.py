@@ -26,6 +26,7 @@ from s1eval.control.conditional import (
 )
 from s1eval.control.ledger import Ledger
 from s1eval.control.methods import RegisteredMethod, register_method
+from s1eval.control.seeds import sample_seed
 from s1eval.engines.base import Engine, SamplingParams
 from s1eval.errors import ConfigError, require_positive
 from s1eval.formats.base import ThinkingFormat
@@ -235,7 +236,8 @@ def run_vote(
     big_n = ns[-1]
     if config.sampling.greedy and big_n > 1:
         raise ConfigError("voting over greedy samples votes N copies of one answer; set temperature=1.0")
-    base = [derive_seed(config.seed, i) for i in range(len(questions))] if seeds is None else list(seeds)
+    # no seeds given: each question's own text is its id, so its samples do not depend on its position
+    base = [sample_seed(config.seed, q) for q in questions] if seeds is None else list(seeds)
     prompts = [build_prompt(engine.tokenizer, fmt, q, system) for q in questions]
     prompt_ids = [encode(engine, p) for p in prompts]
     cap = config.cap

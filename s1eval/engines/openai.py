@@ -256,7 +256,7 @@ class OpenAIEngine:
                 body["repetition_penalty"] = s.repetition_penalty
             body.update(
                 stop_token_ids=stops,
-                min_tokens=int(req.min_new_tokens),
+                min_tokens=min(int(req.min_new_tokens), int(req.max_new_tokens)),  # min > max is refused
                 ignore_eos=True,  # only the request's stop tokens end a sequence, as in the other engines
                 skip_special_tokens=False,
                 spaces_between_special_tokens=False,

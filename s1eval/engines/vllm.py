@@ -125,7 +125,7 @@ class VLLMEngine:
         kwargs: dict[str, Any] = {
             "n": 1,
             "max_tokens": int(req.max_new_tokens),
-            "min_tokens": int(req.min_new_tokens),
+            "min_tokens": min(int(req.min_new_tokens), int(req.max_new_tokens)),  # vLLM refuses min > max
             "stop_token_ids": list(req.stop_token_ids),
             "ignore_eos": True,  # only the request's stop tokens end a sequence, as in the other engines
             "skip_special_tokens": False,

@@ -1,6 +1,6 @@
 """Thinking formats: chat template + thinking delimiters + answer prefix."""
 
-from s1eval.formats.base import FORMATS, R1, S1, ThinkingFormat, get_format
+from s1eval.formats.base import FORMATS, R1, S1, ReferenceDelimiters, ThinkingFormat, get_format
 from s1eval.formats.prompting import (
     build_prompt,
     detect_format,
@@ -14,6 +14,7 @@ from s1eval.formats.prompting import (
 __all__ = [
     "FORMATS",
     "R1",
+    "ReferenceDelimiters",
     "S1",
     "ThinkingFormat",
     "build_prompt",

@@ -13,6 +13,21 @@ from s1eval.errors import ConfigError
 
 
 @dataclass(frozen=True)
+class ReferenceDelimiters:
+    """The s1 lm-eval fork's gen_kwargs for a format (what `compat="reference"` budget forcing forces).
+
+    The fork's defaults are s1's: `thinking_start="<|im_start|>think"` (the model writes the newline),
+    `thinking_end="<|im_start|>answer"` (at a natural end; the cap adds `"\\nFinal Answer:"`),
+    `until_thinking="<|im_start|>"`. The fork has no R1 run; for R1/Qwen3 the equivalent is `<think>\\n`,
+    `</think>`, `</think>` (docs/reference-differences.md).
+    """
+
+    think_start: str
+    think_end: str
+    until_thinking: str
+
+
+@dataclass(frozen=True)
 class ThinkingFormat:
     name: str
     think_start: str
@@ -30,6 +45,13 @@ class ThinkingFormat:
     default_system: str | None = None
     description: str = ""
     aliases: tuple[str, ...] = field(default=())
+    reference: ReferenceDelimiters | None = None
+    """The fork's delimiters for this format (None: think_start, think_end without newlines, end_marker)."""
+
+    def reference_delimiters(self) -> ReferenceDelimiters:
+        if self.reference is not None:
+            return self.reference
+        return ReferenceDelimiters(self.think_start, self.think_end.strip("\n"), self.end_marker)
 
     def forced_answer_text(self) -> str:
         """What the cap appends: the end-of-thinking delimiter and the answer prefix."""
@@ -46,6 +68,7 @@ S1 = ThinkingFormat(
     default_system="You are Qwen, created by Alibaba Cloud. You are a helpful assistant.",
     description="s1 ChatML: <|im_start|>think ... <|im_start|>answer (s1-32B, s1.1, models trained by s1eval)",
     aliases=("s1k", "chatml"),
+    reference=ReferenceDelimiters("<|im_start|>think", "<|im_start|>answer", "<|im_start|>"),
 )
 
 R1 = ThinkingFormat(
@@ -57,6 +80,7 @@ R1 = ThinkingFormat(
     answer_stops=("<|im_end|>", "<|endoftext|>", "<｜end▁of▁sentence｜>"),
     description="R1 / Qwen3 / QwQ: <think> ... </think>",
     aliases=("qwen3", "deepseek-r1", "think"),
+    reference=ReferenceDelimiters("<think>\n", "</think>", "</think>"),
 )
 
 FORMATS: dict[str, ThinkingFormat] = {f.name: f for f in (S1, R1)}

@@ -25,6 +25,7 @@ import pandas as pd
 from s1eval.errors import DataError
 from s1eval.metrics.frame import normalise
 from s1eval.runs.jsonl import read_jsonl
+from s1eval.runs.store import read_latest
 
 LM_EVAL_METRICS: tuple[str, ...] = ("exact_match", "acc", "correct", "score", "pass@1", "accuracy")
 _MODEL_KEYS: tuple[str, ...] = ("pretrained", "model", "model_name", "path", "model_path")
@@ -102,7 +103,7 @@ def read_s1eval_run(path: Path) -> RunSet:
     benchmark = canonical_benchmark(manifest.get("benchmark") or path.name)
     label = str(manifest.get("label") or f"{variant or model} / {method}")
     rows = []
-    for rec in _read_jsonl(path / "samples.jsonl"):
+    for rec in read_latest(path):  # what resume sees: a retried or rewritten key counts once
         row: dict[str, Any] = {"method": method, "benchmark": benchmark}
         row.update(_ledger_fields(rec.get("ledger")))
         for key in ("method", "budget", "outcome", "sample", "correct"):

@@ -8,17 +8,20 @@ finishes. A rerun skips every unit whose records are all there, so an interrupte
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from s1eval.control.methods import PreparedMethod
+from s1eval.control.seeds import sample_seed
 from s1eval.data import Problem, data_hash, format_question
+from s1eval.runs.identity import identity_from_manifest, identity_key, require_same_identity, run_identity
 from s1eval.runs.manifest import build_manifest
 from s1eval.runs.store import RunStore, sample_key
 from s1eval.scoring import score_sample
+
+REUSE_FIX = "give another --run-dir, or --overwrite to replace it"
 
 
 @dataclass
@@ -33,12 +36,10 @@ class RunSpec:
     label: str | None = None
     model_variant: str | None = None
     chunk_size: int = 32
-
-
-def unit_seed(seed: int, question_id: str, repeat: int) -> int:
-    """A seed per (question, repeat) that does not depend on which other questions are in the run."""
-    digest = hashlib.sha256(f"{seed}:{question_id}:{repeat}".encode()).digest()
-    return int.from_bytes(digest[:7], "big")
+    overwrite: bool = False
+    """Replace whatever the run directory holds (another model's or settings' run) instead of refusing."""
+    reuse_fix: str = REUSE_FIX
+    """How the refusal of a mismatched run directory tells the user to fix it (front ends name their options)."""
 
 
 def settings_dict(config: Any) -> dict[str, Any]:
@@ -62,27 +63,46 @@ def evaluate(
     engine_info = prepared.engine.describe()
     settings = settings_dict(prepared.config)
     budgets = prepared.budgets(spec.budgets)
-    if store.read_manifest() is None:
+    identity = run_identity(prepared, seed=spec.seed, benchmark=spec.benchmark, data_hash=data_hash(problems))
+    old = store.read_manifest()
+    if old is not None and spec.overwrite:
+        store.clear()
+        old = None
+    if old is not None:
+        recorded = identity_from_manifest(old)
+        if "identity" not in old:  # written before identities: compare only what it recorded
+            recorded = {k: v for k, v in recorded.items() if v is not None}
+            wanted = {k: identity[k] for k in recorded}
+        else:
+            wanted = identity
+        require_same_identity(str(run_dir), recorded, wanted, spec.reuse_fix)
+    if old is None or _grows(old, budgets, spec.samples):
+        known = [] if old is None else list(old.get("budgets") or [])
+        had = 0 if old is None else int((old.get("settings") or {}).get("samples") or 0)
         store.write_manifest(
             build_manifest(
                 model=prepared.engine.model_id,
                 engine=engine_info,
                 method=prepared.method.name,
-                settings=settings | {"format": prepared.fmt.name, "samples": spec.samples, "seed": spec.seed},
-                budgets=budgets,
+                settings=settings
+                | {"format": prepared.fmt.name, "samples": max(had, spec.samples), "seed": spec.seed},
+                budgets=list(dict.fromkeys([*known, *budgets])),
                 benchmark=spec.benchmark,
-                data_hash=data_hash(problems),
+                data_hash=identity["data_hash"],
                 num_questions=len(problems),
                 label=spec.label,
                 model_variant=spec.model_variant,
+                identity=identity,
+                identity_key=identity_key(identity),
             )
+            | ({} if old is None else {"run_id": old.get("run_id"), "created": old.get("created")})
         )
     done = store.done()
     units = []
     for problem in problems:
         question = format_question(problem)
         for repeat in range(spec.samples):
-            seed = unit_seed(spec.seed, problem.id, repeat)
+            seed = sample_seed(spec.seed, problem.id, repeat)
             keys = {
                 b: sample_key(
                     prepared.engine.model_id, engine_info, question, prepared.method.name, settings, b, seed
@@ -106,6 +126,13 @@ def evaluate(
         if progress is not None:
             progress(len(chunk))
     return store.latest()
+
+
+def _grows(manifest: dict[str, Any], budgets: Sequence[Any], samples: int) -> bool:
+    """A resumed run asks for budgets or repeats its manifest does not list yet."""
+    known = list(manifest.get("budgets") or [])
+    had = int((manifest.get("settings") or {}).get("samples") or 0)
+    return any(b not in known for b in budgets) or samples > had
 
 
 def _record(problem, question, repeat, seed, key, budget, res, prepared, spec) -> dict[str, Any]:

@@ -7,6 +7,7 @@ the local hub cache.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import re
@@ -44,7 +45,9 @@ def model_revision(model: str, revision: str | None = None) -> str | None:
     path = Path(str(model)).expanduser()
     if path.exists():
         resolved = _SNAPSHOT.search(str(path.resolve()))
-        return resolved.group(1) if resolved else revision
+        if resolved:
+            return resolved.group(1)
+        return revision or local_fingerprint(path)
     try:
         from huggingface_hub import try_to_load_from_cache
 
@@ -56,6 +59,35 @@ def model_revision(model: str, revision: str | None = None) -> str | None:
         if match:
             return match.group(1)
     return revision
+
+
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
+_SAMPLE_BYTES = 1 << 16
+
+
+def local_fingerprint(path: Path) -> str | None:
+    """`local:<hash>` of a model folder's config and weight files (name, size, first and last 64 KiB of each).
+
+    A local path says nothing about which weights it holds (a model retrained into the same folder keeps the
+    name), so runs are told apart by this. Reading the ends of the files keeps it fast for large models.
+    """
+    if not path.is_dir():
+        return None
+    digest = hashlib.sha256()
+    files = sorted(
+        p for p in path.iterdir() if p.is_file() and (p.suffix in _WEIGHT_SUFFIXES or p.name == "config.json")
+    )
+    if not files:
+        return None
+    for file in files:
+        size = file.stat().st_size
+        digest.update(f"{file.name}:{size}:".encode())
+        with open(file, "rb") as fh:
+            digest.update(fh.read(_SAMPLE_BYTES))
+            if size > 2 * _SAMPLE_BYTES:
+                fh.seek(size - _SAMPLE_BYTES)
+                digest.update(fh.read(_SAMPLE_BYTES))
+    return "local:" + digest.hexdigest()[:16]
 
 
 def hardware() -> dict[str, Any]:

@@ -61,6 +61,26 @@ def sample_key(
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def last_per_key(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One record per key, the last written winning, in first-written order (records without a key are kept).
+
+    This is the one view of a run: resume skips what it holds, and every reader (report, studies, the demo)
+    counts exactly these records, so a retried error or a rerun after a torn line is never counted twice.
+    """
+    by_key: dict[Any, dict[str, Any]] = {}
+    for i, rec in enumerate(records):
+        by_key[rec.get("key") or ("unkeyed", i)] = dict(rec)
+    return list(by_key.values())
+
+
+def read_latest(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The records of a run directory as resume sees them, read without writing (a torn last line is skipped)."""
+    path = Path(run_dir) / SAMPLES
+    if not path.exists():
+        return []
+    return last_per_key(row for _, row in read_jsonl(path, skip_torn_tail=True))
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write a whole file or nothing: a reader sees the old file or the new one, never a half-written one."""
     path = Path(path)
@@ -118,6 +138,14 @@ class RunStore:
                 f"{self.manifest_path} is not valid JSON ({exc.msg}); delete it to start the run again"
             ) from exc
 
+    def clear(self) -> None:
+        """Remove the manifest and every sample (an explicit --overwrite), keeping the folder."""
+        with self._lock:
+            for path in (self.samples_path, self.manifest_path):
+                if path.exists():
+                    path.unlink()
+            self._repaired = False
+
     # ------------------------------------------------------------------ samples
     def append(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Append records, one JSON line each, durably (flush + fsync) and without interleaving threads."""
@@ -147,10 +175,7 @@ class RunStore:
 
     def latest(self) -> list[dict[str, Any]]:
         """One record per key (the last written, errors included), in first-written order: what a report reads."""
-        by_key: dict[str, dict[str, Any]] = {}
-        for rec in self.records():
-            by_key[rec["key"]] = rec
-        return list(by_key.values())
+        return last_per_key(self.records())
 
     def _repair(self) -> None:
         """Cut a torn last line (a run killed mid-write) once, before the first read or append. Caller holds the lock."""

@@ -7,8 +7,8 @@ its own samples. A cell directory made with other settings is refused rather tha
 
 from __future__ import annotations
 
+import dataclasses
 import gc
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +17,10 @@ from typing import Any
 import pandas as pd
 
 from s1eval.control.methods import PreparedMethod
-from s1eval.data import Problem, data_hash, load_benchmark
+from s1eval.data import Problem, load_benchmark
 from s1eval.errors import ConfigError
 from s1eval.report.plots import safe_name
-from s1eval.runs.evaluate import RunSpec, evaluate, settings_dict
-from s1eval.runs.store import ENGINE_VOLATILE_KEYS, RunStore, canonical_json
+from s1eval.runs.evaluate import RunSpec, evaluate
 
 Benchmarks = str | Sequence[str] | Mapping[str, Sequence[Problem]]
 """'aime24,math500', ['aime24', 'rows.jsonl', 'gpqa_diamond=/data/gpqa.csv'], or {name: problems}."""
@@ -92,44 +91,7 @@ def cell_dir(work_dir: Path, row_key: str, benchmark: str) -> Path:
     return Path(work_dir) / "runs" / safe_name(row_key) / safe_name(benchmark)
 
 
-def _identity(manifest: Mapping[str, Any]) -> dict[str, Any]:
-    """The manifest fields that decide a run's samples (JSON round-tripped, so tuples and lists compare equal)."""
-    engine = {k: v for k, v in dict(manifest.get("engine") or {}).items() if k not in ENGINE_VOLATILE_KEYS}
-    fields = {
-        "model": manifest.get("model"),
-        "method": manifest.get("method"),
-        "settings": manifest.get("settings"),
-        "budgets": manifest.get("budgets"),
-        "benchmark": manifest.get("benchmark"),
-        "data_hash": manifest.get("data_hash"),
-        "engine": engine,
-    }
-    return json.loads(canonical_json(fields))
-
-
-def check_cell(run_dir: Path, prepared: PreparedMethod, problems: Sequence[Problem], spec: RunSpec) -> None:
-    """Refuse to resume a cell whose run was made with another model, data or settings (the table would mix
-    both); the error names the differing fields and the fix."""
-    old = RunStore(run_dir).read_manifest()
-    if old is None:
-        return
-    want = {
-        "model": prepared.engine.model_id,
-        "method": prepared.method.name,
-        "settings": settings_dict(prepared.config)
-        | {"format": prepared.fmt.name, "samples": spec.samples, "seed": spec.seed},
-        "budgets": prepared.budgets(spec.budgets),
-        "benchmark": spec.benchmark,
-        "data_hash": data_hash(problems),
-        "engine": prepared.engine.describe(),
-    }
-    a, b = _identity(old), _identity(want)
-    differ = sorted(k for k in a if a[k] != b[k])
-    if differ:
-        raise ConfigError(
-            f"{run_dir} holds a run made with other {', '.join(differ)}; "
-            "delete that folder or give the study another --work-dir"
-        )
+STUDY_FIX = "delete that folder or give the study another --work-dir"
 
 
 def run_cell(
@@ -140,8 +102,11 @@ def run_cell(
     *,
     progress: bool = True,
 ) -> list[dict[str, Any]]:
-    """One table cell: evaluate (resuming whatever the run directory already holds) and return its records."""
-    check_cell(run_dir, prepared, problems, spec)
+    """One table cell: evaluate (resuming whatever the run directory already holds) and return its records.
+
+    A cell whose run directory holds another model's or settings' run is refused (the table would mix both).
+    """
+    spec = dataclasses.replace(spec, reuse_fix=STUDY_FIX)
     if not progress:
         return evaluate(prepared, problems, run_dir, spec)
     from tqdm.auto import tqdm

@@ -62,12 +62,16 @@ def test_ledger_invariants(tiny_tokenizer, segments, budget, extensions, strings
     # fewer extensions than asked only when the budget ran out first
     if led.extensions < extensions:
         assert led.capped
-    # a capped sample carries the forced delimiter and the answer prefix; the answer starts with the prefix
+    # a capped sample carries the forced delimiter and the answer prefix; the answer starts with the prefix.
+    # The delimiter starts on its own line, and a newline the thinking already ends in is not doubled
+    # (issue 17; this used to pin `forced == think_end + answer_prefix`, with no newline for s1).
+    end = fmt.think_end.lstrip("\n")
     if led.capped:
         assert think_rounds[-1].stop == "budget"
-        assert think_rounds[-1].forced == fmt.think_end + fmt.answer_prefix
+        newline = "" if (prompt + res.thinking).endswith("\n") else "\n"
+        assert think_rounds[-1].forced == newline + end + fmt.answer_prefix
         assert res.answer.startswith(fmt.answer_prefix)
-        assert fmt.think_end + fmt.answer_prefix in res.output
+        assert end + fmt.answer_prefix in res.output
         assert led.outcome == "forced"
     else:
         assert led.outcome == "answered"
@@ -96,12 +100,23 @@ def test_empty_extension_ignores_the_delimiter_once(tiny_tokenizer):
     assert res.ledger.rounds[0].forced == "" and res.ledger.rounds[0].forced_tokens == 0
 
 
-def test_min_thinking_tokens_extends_until_reached(tiny_tokenizer):
+def test_min_thinking_tokens_masks_the_end_of_thinking(tiny_tokenizer):
+    """vLLM's min_tokens, as in the fork: the stops are masked for the first 30 tokens, nothing is forced
+    (it used to force "Wait" until 30 tokens, without limit: issue 17, 3)."""
     engine = FakeEngine(tiny_tokenizer, ThinkingScript(S1, ["one two "]))
     cfg = BudgetForcingConfig(max_thinking_tokens=400, min_thinking_tokens=30)
     [res] = run_budget_forcing(engine, S1, [PROMPT], cfg)
-    assert res.ledger.thinking_tokens >= 30
-    assert res.ledger.extensions >= 1
+    assert engine.requests[0].min_new_tokens == 30
+    assert res.ledger.extensions == 0
+    assert len(engine.requests) == 2  # one thinking round, one answer
+
+
+def test_a_round_after_any_extension_has_at_least_one_token(tiny_tokenizer):
+    engine = FakeEngine(tiny_tokenizer, ThinkingScript(S1, ["one ", "", "", ""]))
+    cfg = BudgetForcingConfig(max_thinking_tokens=200, num_extensions=3, extension_strings=("Wait",))
+    run_budget_forcing(engine, S1, [PROMPT], cfg)
+    think = [r for r in engine.requests if r.max_new_tokens and r.stop_token_ids][:4]
+    assert [r.min_new_tokens for r in think] == [0, 1, 1, 1]
 
 
 def test_extension_sampling_applies_to_extended_rounds_only(tiny_tokenizer):
@@ -123,12 +138,49 @@ def test_extension_sampling_applies_to_extended_rounds_only(tiny_tokenizer):
         {"max_thinking_tokens": 10, "max_answer_tokens": 0},
         {"max_thinking_tokens": 10, "extension_strings": ()},
         {"max_thinking_tokens": 10, "extension_sampling": {"bogus": 1.0}},
+        {"max_thinking_tokens": "lots"},
+        {"max_thinking_tokens": 10, "compat": "vllm"},
+        {"max_thinking_tokens": 10, "compat": "reference", "strategy": "cycle"},
+        {"max_thinking_tokens": 10, "compat": "reference", "strategy": "wait+penalty"},
     ],
 )
 def test_bad_settings_are_one_line_errors(kwargs):
     with pytest.raises(ConfigError) as err:
         BudgetForcingConfig(**kwargs)
     assert "\n" not in str(err.value)
+
+
+def test_auto_budget_and_compat_are_method_settings():
+    """`--set max_thinking_tokens=auto --set compat=reference` (and lm-eval / Inspect args) arrive as strings."""
+    from s1eval.control.methods import settings_from_kwargs
+
+    cfg = settings_from_kwargs(
+        BudgetForcingConfig, {"max_thinking_tokens": "auto", "compat": "Reference"}, method="bf"
+    )
+    assert cfg.max_thinking_tokens == "auto" and cfg.compat == "reference" and cfg.reference
+    assert settings_from_kwargs(BudgetForcingConfig, {"budget": "12"}, method="bf").compat == "s1eval"
+
+
+def test_r1_natural_end_does_not_double_the_newline(tiny_tokenizer):
+    """Issue 17, 4: a thinking that ends in "\n" gets `</think>\n\n`, not `\n</think>\n\n`."""
+
+    def script(context: str, _calls: int) -> str:  # the model writes `7.\n</think>` itself
+        return "7<|im_end|>" if "</think>" in context else "seven.\n</think>7<|im_end|>"
+
+    engine = FakeEngine(tiny_tokenizer, script)
+    prompt = PROMPT.replace(S1.think_start, R1.think_start)
+    [res] = run_budget_forcing(engine, R1, [prompt], BudgetForcingConfig(max_thinking_tokens=200))
+    assert res.output.startswith("seven.\n</think>\n\n7")
+    [end] = [r for r in res.ledger.rounds if r.phase == "think"]
+    assert end.forced == "</think>\n\n"
+
+
+def test_s1_cap_puts_the_delimiter_on_its_own_line(tiny_tokenizer):
+    """Issue 17, 1: the cap appends "\n" before `<|im_start|>answer` unless the thinking ends in one."""
+    engine = FakeEngine(tiny_tokenizer, ThinkingScript(S1, ["one two three four five six seven eight "]))
+    [res] = run_budget_forcing(engine, S1, [PROMPT], BudgetForcingConfig(max_thinking_tokens=3))
+    assert res.ledger.rounds[0].forced == "\n<|im_start|>answer\nFinal Answer:"
+    assert "\n<|im_start|>answer\nFinal Answer:" in res.output
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

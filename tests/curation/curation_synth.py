@@ -226,3 +226,200 @@ def make_config(pool_path: Path, **overrides):
         else:
             data[key] = value
     return config_from_dict(data)
+
+
+# ------------------------------------------------------------------------------- s1's own layouts and rules
+# The 59K pool's columns (simplescaling/data_ablation_full59K, = qfq/geminiall) and the columns s1's
+# featurization.py adds (qfq/train_featurized), which filter.ipynb joins by question hash.
+S1_59K_COLUMNS = [
+    "solution",
+    "question",
+    "cot_type",
+    "source_type",
+    "metadata",
+    "cot",
+    "thinking_trajectories",
+    "attempt",
+]
+S1_FEATURE_COLUMNS = ["domain", "isgeminicorrect", "isqwen7bcorrect", "isqwen32bcorrect", "gemini_length"]
+# simplescaling/s1K-1.1 (data/grading.ipynb adds the grade columns).
+S1K_11_COLUMNS = [
+    "solution",
+    "question",
+    "cot_type",
+    "source_type",
+    "metadata",
+    "gemini_thinking_trajectory",
+    "gemini_attempt",
+    "deepseek_thinking_trajectory",
+    "deepseek_attempt",
+    "gemini_grade",
+    "gemini_grade_reason",
+    "deepseek_grade",
+    "deepseek_grade_reason",
+]
+GPQA, AIME, MATH = "Idavidrein/gpqa", "qq8933/AIME_1983_2024", "qfq/openaimath/Algebra"
+NUMINA = "AI-MO/NuminaMath-CoT/aops_forum"
+S1_DOMAINS = ["Number theory", "Geometry", "Combinatorics", "Real functions", "Quantum theory", "Statistics"]
+
+
+@dataclass
+class S1Pool:
+    """A pool in the featurized 59K layout, with the rows each s1 rule must remove or take."""
+
+    df: pd.DataFrame
+    planted: dict[str, set[int]] = field(default_factory=dict)  # our reason -> rows (pool order)
+    kept_special: dict[str, int] = field(default_factory=dict)  # rows s1 keeps that a naive rule drops
+    first_stage: set[int] = field(default_factory=set)
+
+
+def _s1_row(i: int, rng: np.random.Generator, vocab: np.ndarray, source: str, domain: str) -> dict:
+    q = f"Item q{i}: " + " ".join(rng.choice(vocab, 14)) + f" with $x^{{2}} + {i}$?"
+    trace = " ".join(rng.choice(vocab, 30 + i % 50)) + "."
+    return {
+        "solution": f"The answer is {i}.",
+        "question": q,
+        "cot_type": "math",
+        "source_type": source,
+        "metadata": "{}",
+        "cot": None,
+        "thinking_trajectories": [trace],
+        "attempt": f"Answer: {i}",
+        "domain": domain,
+        "isgeminicorrect": bool(rng.random() < 0.6),
+        "isqwen7bcorrect": False,
+        "isqwen32bcorrect": False,
+        "gemini_length": int(1000 + (i * 37) % 4000),
+    }
+
+
+def make_s1_pool(n: int = 400, seed: int = 1) -> S1Pool:
+    """n rows of the featurized 59K layout; planted rows are recorded by the reason our s1 rules give."""
+    rng = np.random.default_rng(seed)
+    vocab = _vocab(rng, 800)
+    sources = [NUMINA, MATH, "KbsdJames/Omni-MATH"]  # GPQA and AIME rows are planted below
+    rows = [
+        _s1_row(i, rng, vocab, sources[i % len(sources)], S1_DOMAINS[i % len(S1_DOMAINS)]) for i in range(n)
+    ]
+    sp = S1Pool(df=pd.DataFrame())
+    free = list(rng.permutation(n).tolist())
+
+    def take(k: int, source: str | None = None) -> list[int]:
+        out = []
+        for _ in range(k):
+            i = free.pop()
+            if source:
+                rows[i]["source_type"] = source
+            out.append(i)
+        return out
+
+    def plant(reason: str, idx: list[int], **changes) -> None:
+        for i in idx:
+            for key, value in changes.items():
+                rows[i][key] = value(rows[i]) if callable(value) else value
+        sp.planted.setdefault(reason, set()).update(idx)
+
+    plant("missing_features", take(3), isqwen7bcorrect=None)
+    plant("missing_features", take(2), domain=None)
+    plant("missing_features", take(2), gemini_length=None)
+    plant("missing_features", take(2, GPQA), isgeminicorrect=None)  # GPQA without a grade: no first stage
+    plant(
+        "asy_figure", take(3, NUMINA), question=lambda r: r["question"] + " [asy] draw((0,0)--(1,1)); [/asy]"
+    )
+    plant("image_placeholder", take(3), question=lambda r: r["question"] + " ![Image](x.png)")
+    plant("p_numbering", take(3), question=lambda r: "p1. " + r["question"])
+    plant("bold_number", take(2), question=lambda r: r["question"] + " Show that **1** holds.")
+    plant("bold_number", take(1), question=lambda r: r["question"] + " **Note**: use 5 colours.")
+    plant("solved", take(6), isqwen7bcorrect=True)
+    plant("solved", take(5), isqwen32bcorrect=True)
+    plant("solved", take(2, AIME), isqwen32bcorrect=True, isgeminicorrect=True)
+    # Kept by s1 although a generic rule or a naive reading drops it:
+    special = {
+        "aime_asy": (AIME, lambda r: "In the diagram [asy] draw(unitcircle); [/asy] " + r["question"]),
+        "aime_asy_image": (AIME, lambda r: "[asy] size(4cm); [/asy] ![Image](a.png) " + r["question"]),
+        "one_dollar": (NUMINA, lambda r: r["question"].split(" with ")[0] + ", if a ticket costs $20?"),
+        "bold_no_digit": (NUMINA, lambda r: r["question"].replace("?", "") + " **Hint**: think.\nThen 3?"),
+        "livecodebench": ("LiveCodeBench/release_v1", lambda r: r["question"] + " print({x)"),
+    }
+    for name, (source, fn) in special.items():
+        i = take(1, source)[0]
+        rows[i]["question"] = fn(rows[i])
+        rows[i]["isgeminicorrect"] = True
+        sp.kept_special[name] = i
+    # First stage: correct GPQA/AIME, long correct MATH; not: 5,600 exactly, long but wrong, long elsewhere.
+    for i in take(4, GPQA) + take(4, AIME):
+        rows[i]["isgeminicorrect"] = True
+    for i in take(3, MATH):
+        rows[i].update(isgeminicorrect=True, gemini_length=5601 + i)
+    for source, length, correct in ((MATH, 5600, True), (MATH, 9000, False), (NUMINA, 9000, True)):
+        i = take(1, source)[0]
+        rows[i].update(isgeminicorrect=correct, gemini_length=length)
+    sp.df = pd.DataFrame(rows)[S1_59K_COLUMNS + S1_FEATURE_COLUMNS]
+    sp.first_stage = notebook_first_stage(sp.df)
+    return sp
+
+
+def question_hash(question: str) -> str:
+    """data/utils/io_utils.py, restated."""
+    import hashlib
+
+    return hashlib.sha256(question.encode()).hexdigest()[:16]
+
+
+def notebook_filter(df: pd.DataFrame) -> set[int]:
+    """filter.ipynb cells 4, 7 and 9 transcribed over rows (the oracle): positions that survive."""
+    keep = set()
+    for i, ex in enumerate(df.to_dict("records")):
+        features = {k: ex[k] for k in S1_FEATURE_COLUMNS}
+        if not all(v is not None and not (isinstance(v, float) and v != v) for v in features.values()):
+            continue
+        question = ex["question"]
+        if (
+            "[asy]" not in question
+            and "![Image]" not in question
+            and not any(f"p{i}." in question for i in range(1, 1000))
+            and not re.search(r"\*\*(?=.*\d)[^\s\]]*\*\*", question)
+        ):
+            pass
+        elif "[asy]" in question and "AIME" in ex["source_type"]:
+            pass
+        else:
+            continue
+        if features["isqwen32bcorrect"] or features["isqwen7bcorrect"]:
+            continue
+        keep.add(i)
+    return keep
+
+
+def notebook_first_stage(df: pd.DataFrame) -> set[int]:
+    """filter.ipynb cell 14 transcribed, over the rows that survive notebook_filter."""
+    out = set()
+    records = df.to_dict("records")
+    for i in notebook_filter(df):
+        ex = records[i]
+        if ex["isgeminicorrect"]:
+            if ex["source_type"] in ["Idavidrein/gpqa", "qq8933/AIME_1983_2024"]:
+                out.add(i)
+            elif "qfq/openaimath" in ex["source_type"]:
+                if ex["gemini_length"] > 5600:
+                    out.add(i)
+    return out
+
+
+def s1_config(pool_path: Path, **overrides):
+    """curation/configs/s1k.yaml with the pool replaced by a local file, the regex counter and test eval sets."""
+    import yaml
+
+    from curation import config_from_dict
+
+    data = yaml.safe_load((Path(__file__).resolve().parents[2] / "curation/configs/s1k.yaml").read_text())
+    data["pool"] = {"path": str(pool_path), "columns": "s1-59k"}
+    data["difficulty"]["tokenizer"] = None
+    data["contamination"]["eval_sets"] = [{"name": k, "path": str(v)} for k, v in EVAL_FILES.items()]
+    data["subsets"]["n"] = 60
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return config_from_dict(data)

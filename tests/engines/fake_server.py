@@ -23,6 +23,7 @@ from typing import Any
 from s1eval.engines.base import GenerationRequest, SamplingParams
 
 FAULT_KINDS = ("429", "500", "503", "slow", "drop")
+"""The transient faults a client must retry; "400" (a request the server refuses, not retried) is opt-in."""
 
 
 @dataclass
@@ -224,7 +225,7 @@ class FakeVLLMServer:
                         self.close_connection = True
                         self.connection.shutdown(2)
                         return
-                    if fault in ("429", "500", "503"):
+                    if fault in ("400", "429", "500", "503"):
                         headers = {"Retry-After": "0"} if fault == "429" else {}
                         self._send(int(fault), {"object": "error", "message": f"injected {fault}"}, headers)
                         return

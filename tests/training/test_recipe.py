@@ -148,10 +148,13 @@ def test_paper_config_has_every_hyperparameter_of_the_paper():
     assert (t.adam_beta1, t.adam_beta2) == (0.9, 0.95)
     assert t.weight_decay == 1e-4
     assert t.bf16 is True and t.fp16 is False
-    assert t.max_length == 32768
+    assert t.max_length == 20000  # s1.1's block size (s1 README); sft.sh's 32768 is s1-32B's
     assert t.activation_checkpointing is True and t.gradient_checkpointing is True
     assert t.completion_only_loss is True and t.packing is False
     assert t.save_only_model is True and t.logging_steps == 1
+    assert t.eval_strategy == "no" and t.save_strategy == "no" and t.seed == 42
+    assert t.average_tokens_across_devices is False  # s1 weighs every example the same
+    assert (s.answer_prefix, s.answer_prefix_skip, s.loss_starts_at) == ("Answer: ", "contains", "assistant")
     assert (s.dataset_name, s.question_field, s.thinking_field, s.answer_field) == (
         "simplescaling/s1K-1.1",
         "question",
@@ -169,9 +172,13 @@ def test_paper_config_has_every_hyperparameter_of_the_paper():
 
 @pytest.mark.parametrize("name", ["cpu_tiny", "one_gpu_qwen2.5_1.5b"])
 def test_other_configs_parse_with_the_paper_optimiser(name):
-    t = parse_config(name, ON_THIS_CPU).training
+    recipe = parse_config(name, ON_THIS_CPU)
+    t, s = recipe.training, recipe.script
     assert (t.adam_beta1, t.adam_beta2, t.weight_decay) == (0.9, 0.95, 1e-4)
     assert t.completion_only_loss is True
+    # only the paper config takes s1's text and loss weighting; these keep s1eval's defaults
+    assert (s.answer_prefix, s.answer_prefix_skip, s.loss_starts_at) == ("", "starts_with", "think")
+    assert t.average_tokens_across_devices is True
 
 
 def test_accelerate_configs_load_and_are_documented():

@@ -19,7 +19,6 @@ comes from Inspect's generate config (`--temperature`, `--top-p`, ...; none give
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,6 +39,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from s1eval.control.base import ControlResult
 from s1eval.control.methods import PreparedMethod, get_method, prepare_method
+from s1eval.control.seeds import sample_seed
 from s1eval.errors import ConfigError
 from s1eval.integrations.inspect._names import qualified
 from s1eval.integrations.inspect.batcher import EngineBatcher
@@ -123,7 +123,8 @@ def control(
         ready = prepare(batcher, getattr(model.api, "format_name", "auto"), config)
         question = state.user_prompt.text
         sys_text = system if system is not None else _system_message(state)
-        seed = sample_seed(config.seed, state.sample_id, state.epoch)
+        # Inspect's epochs count from 1; repeat 0 is the first, as in `s1eval eval --samples`
+        seed = sample_seed(config.seed, state.sample_id, state.epoch - 1)
         method_config = _for_sample(ready, settings, state)
 
         def run(engine: Any) -> dict[Any, list[ControlResult]]:
@@ -194,12 +195,6 @@ def _system_message(state: TaskState) -> str | None:
         if isinstance(message, ChatMessageSystem):
             return message.text
     return None
-
-
-def sample_seed(base: int | None, sample_id: Any, epoch: int) -> int:
-    """A seed per (run seed, sample, epoch), the same on every machine, so sampled epochs differ reproducibly."""
-    digest = hashlib.sha256(f"{base if base is not None else 0}:{sample_id}:{epoch}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 def reported_x(per_x: dict[Any, ControlResult], order: Sequence[Any]) -> Any:

@@ -94,10 +94,10 @@ def split_model_args(
     args = ModelArgs(pretrained=str(pretrained), engine=kind)
     args.format = raw.pop("format", None)
     seed = raw.pop("seed", None)
-    if seed is not None and "seed" not in setting_keys:
+    if seed is not None:  # the run seed of every sample (s1eval.control.sample_seed), as `s1eval eval --seed`
         args.seed = _as_int("seed", seed, model_name)
-    elif seed is not None:
-        raw["seed"] = seed
+        if "seed" in setting_keys:
+            raw["seed"] = seed
     args.return_text = str(raw.pop("return_text", "auto")).strip().lower()
     if args.return_text not in RETURN_TEXT:
         raise ConfigError(

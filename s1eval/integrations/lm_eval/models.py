@@ -20,7 +20,8 @@ from typing import Any, ClassVar
 from lm_eval.api.model import LM
 
 from s1eval.control.base import ControlResult
-from s1eval.control.methods import Method, get_method, settings_from_kwargs
+from s1eval.control.methods import SAMPLING_KEYS, Method, get_method, settings_from_kwargs
+from s1eval.control.seeds import sample_seed
 from s1eval.errors import ConfigError
 from s1eval.integrations.lm_eval.args import ModelArgs, engine_class, split_gen_kwargs, split_model_args
 from s1eval.integrations.lm_eval.naming import lm_eval_name
@@ -139,6 +140,7 @@ class S1MethodLM(LM):
         base_seed = self.args.seed if self.args.seed is not None else random.getrandbits(31)
         groups: dict[tuple, list[int]] = {}
         parts = []
+        question_ids, repeats = question_keys(requests)
         for i, req in enumerate(requests):
             context, gen_kwargs = req.args[0], req.args[1]
             system, question = self.chat.parts(context)
@@ -154,7 +156,7 @@ class S1MethodLM(LM):
             for (_, system, kind), idxs in groups.items():
                 gen = split_gen_kwargs(requests[idxs[0]].args[1], self.method.config_class, self.model_name)
                 config = self._task_config(gen, kind)
-                seeds = [_derive(base_seed, i) for i in idxs]
+                seeds = [sample_seed(base_seed, question_ids[i], repeats[i]) for i in idxs]
                 results = self._run([parts[i][1] for i in idxs], config, seeds, system, bar.update)
                 for i, result in zip(idxs, results, strict=True):
                     out[i] = self._response(requests[i], result, gen.until)
@@ -162,7 +164,10 @@ class S1MethodLM(LM):
 
     def _task_config(self, gen: Any, kind: str | None) -> Any:
         settings = dict(self._raw_settings)
-        settings.update(gen.overrides)
+        for key, value in gen.overrides.items():
+            if key in SAMPLING_KEYS and key in self._raw_settings:
+                continue  # sampling named in --model_args is the user's choice; a task's default keeps out
+            settings[key] = value
         if gen.do_sample is False and "temperature" not in self._raw_settings:
             if self._samples_by_design():
                 log.warning("%s samples by design; the task's do_sample=false is ignored", self.model_name)
@@ -252,8 +257,26 @@ def _config_fields(method: Method) -> set[str]:
     return {f.name for f in dataclasses.fields(method.config_class)}
 
 
-def _derive(base: int, index: int) -> int:
-    return (base * 1_000_003 + index + 1) % (2**31 - 1)
+def question_keys(requests: Sequence[Any]) -> tuple[list[str], list[int]]:
+    """Each request's benchmark question id and repeat (lm-eval lists a doc `repeats` times in a row).
+
+    The id is the benchmark's own (the doc's `id` / `unique_id` / `ID`), the same that `s1eval eval` and
+    Inspect use, so `sample_seed` gives a question the same samples in every front end.
+    """
+    ids: list[str] = []
+    repeats: list[int] = []
+    seen: dict[str, int] = {}
+    for req in requests:
+        doc = _doc(req)
+        qid = next(
+            (str(doc[k]) for k in ("id", "unique_id", "ID", "question_id") if doc.get(k) is not None), None
+        )
+        if qid is None:
+            qid = f"{getattr(req, 'task_name', '')}:{getattr(req, 'doc_id', '')}"
+        ids.append(qid)
+        repeats.append(seen.get(qid, 0))
+        seen[qid] = seen.get(qid, 0) + 1
+    return ids, repeats
 
 
 def _coerce_like(value: Any, examples: Sequence[Any]) -> Any:
