@@ -97,6 +97,19 @@ def resolve_strategy(name: str) -> tuple[tuple[str, ...], dict[str, float]]:
     return EXTENSION_PRESETS[base], dict(PENALTY_SAMPLING) if plus else {}
 
 
+def record_answer(ledger: Ledger, res: GenerationResult, prefix: str, capped: bool) -> str:
+    """Add the answer round to the ledger and set the outcome; the answer text ("" after an engine error)."""
+    if res.stop_reason == "error":
+        ledger.add_round(Round("answer", len(res.token_ids), "error"))
+        ledger.outcome = "engine_error"
+        ledger.extra["error"] = res.error or "engine error"
+        return ""
+    stop = "length" if res.stop_reason == "length" else "eos"
+    ledger.add_round(Round("answer", len(res.token_ids), stop))
+    ledger.outcome = "truncated" if stop == "length" else ("forced" if capped else "answered")
+    return prefix + res.text
+
+
 @dataclass(frozen=True)
 class BudgetForcingConfig:
     """Settings of one budget-forcing run (the budget is in generated thinking tokens)."""
@@ -393,15 +406,8 @@ class _Controller:
         if cut.error is not None or res is None:
             ledger.outcome = "engine_error"
             ledger.extra["error"] = cut.error or "no answer phase"
-        elif res.stop_reason == "error":
-            ledger.add_round(Round("answer", len(res.token_ids), "error"))
-            ledger.outcome = "engine_error"
-            ledger.extra["error"] = res.error or "engine error"
         else:
-            stop = "length" if res.stop_reason == "length" else "eos"
-            ledger.add_round(Round("answer", len(res.token_ids), stop))
-            answer = (self.answer_prefix if cut.capped else "") + res.text
-            ledger.outcome = "truncated" if stop == "length" else ("forced" if cut.capped else "answered")
+            answer = record_answer(ledger, res, self.answer_prefix if cut.capped else "", cut.capped)
         delimiter = (cut.delimiter or self.fmt.think_end) if cut.error is None else ""
         return ControlResult(
             prompt=t.prompt,
@@ -644,16 +650,7 @@ class _ReferenceController:
             return ControlResult(prompt=t.prompt, thinking="", answer="", ledger=ledger, output="")
         ledger.extensions, ledger.capped = cut.extensions, cut.capped
         thinking = decode(self.engine, cut.context[len(t.prompt_ids) : cut.think_end])
-        answer = ""
-        if res.stop_reason == "error":
-            ledger.add_round(Round("answer", len(res.token_ids), "error"))
-            ledger.outcome = "engine_error"
-            ledger.extra["error"] = res.error or "engine error"
-        else:
-            stop = "length" if res.stop_reason == "length" else "eos"
-            ledger.add_round(Round("answer", len(res.token_ids), stop))
-            answer = prefix + res.text
-            ledger.outcome = "truncated" if stop == "length" else ("forced" if cut.capped else "answered")
+        answer = record_answer(ledger, res, prefix, cut.capped)
         return ControlResult(
             prompt=t.prompt,
             thinking=thinking,

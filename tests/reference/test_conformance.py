@@ -59,22 +59,6 @@ CASES = {
 SEEN: Counter = Counter()  # what the fork runs exercised (checked by test_the_cases_cover_the_fork_paths)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module")
-def lm(tiny_model_path):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    model = AutoModelForCausalLM.from_pretrained(tiny_model_path, dtype=torch.float32).eval()
-    return model, AutoTokenizer.from_pretrained(tiny_model_path)
-
-
 @pytest.fixture(scope="module")
 def biased(lm):
     """biased({token: bias}) -> a copy of the model whose lm_head adds those biases (cached)."""

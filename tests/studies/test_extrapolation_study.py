@@ -141,7 +141,7 @@ def test_rerun_reuses_every_run(study, engine, bench):
 
 def test_a_cell_made_with_other_settings_is_refused(study, engine, bench):
     settings = SETTINGS | {"max_answer_tokens": 5}
-    with pytest.raises(ConfigError, match="made with other settings"):
+    with pytest.raises(ConfigError, match="holds a run with another settings"):
         run_extrapolation_study(
             engine, [str(bench)], out_dir=study.out_dir, work_dir=study.out_dir.parent / "work", **settings
         )
