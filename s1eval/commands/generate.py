@@ -48,10 +48,8 @@ def run_manifest_path(output_path: Path) -> Path:
     return output_path.with_name(output_path.name + ".run.json")
 
 
-def check_output(input_path: Path, output_path: Path, identity: dict[str, Any], overwrite: bool) -> None:
-    """Refuse an output that is the input, or that holds another run; --overwrite starts it afresh."""
-    if output_path.exists() and input_path.resolve() == output_path.resolve():
-        raise ConfigError(f"--output {output_path} is the --input file; write the results to another file")
+def check_output(output_path: Path, identity: dict[str, Any], overwrite: bool) -> None:
+    """Refuse an output that holds another run; --overwrite starts it afresh."""
     sidecar = run_manifest_path(output_path)
     if overwrite:
         for path in (output_path, sidecar):
@@ -102,7 +100,7 @@ def generate_command(
     budgets = prepared.budgets(choice.budgets)
     sweep = choice.budgets is not None
     identity = run_identity(prepared, seed=options["seed"])
-    check_output(input_path, output_path, identity, overwrite)
+    check_output(output_path, identity, overwrite)
     atomic_write_text(
         run_manifest_path(output_path),
         json.dumps({"identity": identity, "identity_key": identity_key(identity)}, indent=2) + "\n",

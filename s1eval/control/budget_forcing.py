@@ -178,8 +178,6 @@ class BudgetForcingConfig:
         return self.compat == "reference"
 
     def with_budget(self, budget: int) -> BudgetForcingConfig:
-        from dataclasses import replace
-
         return replace(self, max_thinking_tokens=budget)
 
     @property
@@ -707,6 +705,15 @@ def resolve_auto_budgets(
     return out
 
 
+def _trajectory(
+    i: int, key: str, prompts: Sequence[str], prompt_ids: list[int], seeds: Sequence[int | None] | None
+) -> _Trajectory:
+    """Prompt i's trajectory, cached by the engine under `key`."""
+    return _Trajectory(
+        index=i, key=key, prompt=prompts[i], prompt_ids=prompt_ids, seed=None if seeds is None else seeds[i]
+    )
+
+
 def _with_setting(result: ControlResult, key: Budget) -> ControlResult:
     if key != AUTO:
         return result
@@ -749,13 +756,7 @@ def run_budget_sweep(
     for chunk in chunks(len(prompts), engine):
         programs = [
             ctl.program(
-                _Trajectory(
-                    index=i,
-                    key=f"{namespace}-{i}",
-                    prompt=prompts[i],
-                    prompt_ids=prompt_ids[i],
-                    seed=None if seeds is None else seeds[i],
-                ),
+                _trajectory(i, f"{namespace}-{i}", prompts, prompt_ids[i], seeds),
                 sorted(set(resolved(i).values()), reverse=True),
             )
             for i in chunk
@@ -780,13 +781,7 @@ def _run_reference(engine, fmt, prompts, keys, config, seeds, method, progress):
         for k, budget in numbers.items():
             programs = [
                 ctl.program(
-                    _Trajectory(
-                        index=i,
-                        key=f"{namespace}-{k}-{i}",
-                        prompt=prompts[i],
-                        prompt_ids=prompt_ids[i] + ctl.start_ids,
-                        seed=None if seeds is None else seeds[i],
-                    ),
+                    _trajectory(i, f"{namespace}-{k}-{i}", prompts, prompt_ids[i] + ctl.start_ids, seeds),
                     budget,
                 )
                 for i in chunk

@@ -7,7 +7,6 @@ finishes. A rerun skips every unit whose records are all there, so an interrupte
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,13 @@ from typing import Any
 from s1eval.control.methods import PreparedMethod
 from s1eval.control.seeds import sample_seed
 from s1eval.data import Problem, data_hash, format_question
-from s1eval.runs.identity import identity_from_manifest, identity_key, require_same_identity, run_identity
+from s1eval.runs.identity import (
+    identity_from_manifest,
+    identity_key,
+    method_settings,
+    require_same_identity,
+    run_identity,
+)
 from s1eval.runs.manifest import build_manifest
 from s1eval.runs.store import RunStore, sample_key
 from s1eval.scoring import score_sample
@@ -42,10 +47,6 @@ class RunSpec:
     """How the refusal of a mismatched run directory tells the user to fix it (front ends name their options)."""
 
 
-def settings_dict(config: Any) -> dict[str, Any]:
-    return dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
-
-
 def evaluate(
     prepared: PreparedMethod,
     problems: Sequence[Problem],
@@ -61,7 +62,7 @@ def evaluate(
         raise ConfigError(f"samples must be >= 1, got {spec.samples}")
     store = RunStore(run_dir)
     engine_info = prepared.engine.describe()
-    settings = settings_dict(prepared.config)
+    settings = method_settings(prepared.config)
     budgets = prepared.budgets(spec.budgets)
     identity = run_identity(prepared, seed=spec.seed, benchmark=spec.benchmark, data_hash=data_hash(problems))
     old = store.read_manifest()
@@ -76,9 +77,9 @@ def evaluate(
         else:
             wanted = identity
         require_same_identity(str(run_dir), recorded, wanted, spec.reuse_fix)
-    if old is None or _grows(old, budgets, spec.samples):
-        known = [] if old is None else list(old.get("budgets") or [])
-        had = 0 if old is None else int((old.get("settings") or {}).get("samples") or 0)
+    known = [] if old is None else list(old.get("budgets") or [])
+    had = 0 if old is None else int((old.get("settings") or {}).get("samples") or 0)
+    if old is None or spec.samples > had or any(b not in known for b in budgets):  # new or grown
         store.write_manifest(
             build_manifest(
                 model=prepared.engine.model_id,
@@ -126,13 +127,6 @@ def evaluate(
         if progress is not None:
             progress(len(chunk))
     return store.latest()
-
-
-def _grows(manifest: dict[str, Any], budgets: Sequence[Any], samples: int) -> bool:
-    """A resumed run asks for budgets or repeats its manifest does not list yet."""
-    known = list(manifest.get("budgets") or [])
-    had = int((manifest.get("settings") or {}).get("samples") or 0)
-    return any(b not in known for b in budgets) or samples > had
 
 
 def _record(problem, question, repeat, seed, key, budget, res, prepared, spec) -> dict[str, Any]:

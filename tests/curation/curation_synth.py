@@ -220,12 +220,7 @@ def make_config(pool_path: Path, **overrides):
         "subsets": {"n": N_SUBSET},
         "export": {"formats": ["jsonl", "parquet"]},
     }
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(data.get(key), dict):
-            data[key] = {**data[key], **value}
-        else:
-            data[key] = value
-    return config_from_dict(data)
+    return config_from_dict(merged(data, overrides))
 
 
 # ------------------------------------------------------------------------------- s1's own layouts and rules
@@ -417,9 +412,14 @@ def s1_config(pool_path: Path, **overrides):
     data["difficulty"]["tokenizer"] = None
     data["contamination"]["eval_sets"] = [{"name": k, "path": str(v)} for k, v in EVAL_FILES.items()]
     data["subsets"]["n"] = 60
+    return config_from_dict(merged(data, overrides))
+
+
+def merged(data: dict, overrides: dict) -> dict:
+    """A config dict with `overrides` applied, section by section (a dict value updates its section)."""
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):
             data[key] = {**data[key], **value}
         else:
             data[key] = value
-    return config_from_dict(data)
+    return data
