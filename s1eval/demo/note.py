@@ -68,8 +68,6 @@ def write_note(out: Path, summary: dict[str, Any], report: Any) -> Path:
         )
         + ".",
         f"- Test: {cfg['test_size']} held-out questions (2-10 steps), greedy decoding; budgets {list(cfg['budgets'])}.",
-        f"- Wall time: {summary['timings_s']['total']:.0f} s "
-        f"(prepare {summary['timings_s']['prepare']:.0f} s, evaluate {summary['timings_s']['evaluate']:.0f} s).",
         "",
         "## Leaderboard",
         "",

@@ -212,6 +212,7 @@ def run_ablation_study(
     engine_options: Mapping[str, Any] | None = None,
     resamples: int = 10_000,
     progress: bool = True,
+    wall_times: bool = True,
 ) -> StudyResult:
     """Curate, train and evaluate every subset (resuming what is done) and write the study table.
 
@@ -219,7 +220,8 @@ def run_ablation_study(
     the config's. train_config: a training recipe name (cpu_tiny, one_gpu_qwen2.5_1.5b, ...) or YAML;
     `train_args` are its overrides in TRL's spelling. bf_settings: more budget-forcing settings shared by
     every model (num_extensions, extension_strings, temperature, ...). work_dir (default `out_dir`) holds
-    data/, models/<subset> and runs/<subset>/<benchmark>.
+    data/, models/<subset> and runs/<subset>/<benchmark>. wall_times=False leaves the training wall times
+    out of the table (they differ run to run; steps and tokens seen still give the cost).
     Returns the table (rows: subsets; columns: (benchmark, metric) and ("training", metric)).
     """
     from curation.config import subset_key
@@ -278,6 +280,7 @@ def run_ablation_study(
         SUBSET_LABELS[BASELINE],
         index_name="subset",
         training=summaries,
+        wall_times=wall_times,
         resamples=resamples,
         seed=0,
     )
@@ -310,8 +313,9 @@ def run_ablation_study(
         notes=[
             "Accuracy in percent. diff: this subset's model minus the s1K model in accuracy points on the same "
             "questions, with its 95% interval and two-sided p-value. Training cost from each model's "
-            "training_summary.json: optimiser steps, wall time of the training call (model load included) and "
-            "input tokens seen (padding excluded). Thinking tokens: mean generated thinking tokens per sample. "
+            "training_summary.json: optimiser steps, "
+            + ("wall time of the training call (model load included) and " if wall_times else "")
+            + "input tokens seen (padding excluded). Thinking tokens: mean generated thinking tokens per sample. "
             "Rows are the paper's subsets at this study's size: s1K, random (1K-random), diverse (1K-diverse), "
             "longest (1K-longest) and full (59K-full).",
         ],

@@ -40,6 +40,8 @@ number of shared questions."""
 
 TRAINING_METRICS: tuple[str, ...] = ("examples", "steps", "wall_time_s", "train_time_s", "tokens_seen")
 """Per subset (ablation): training examples, optimiser steps, wall time, time in the training loop, tokens."""
+WALL_TIME_METRICS = frozenset({"wall_time_s", "train_time_s"})
+"""The training metrics measured by a clock: they differ run to run, so reproducible reports leave them out."""
 
 ANSWERED = ("answered", "forced")
 
@@ -109,11 +111,13 @@ def study_table(
     *,
     index_name: str = "row",
     training: Mapping[str, Mapping[str, Any]] | None = None,
+    wall_times: bool = True,
     resamples: int = 10_000,
     seed: int = 0,
 ) -> pd.DataFrame:
     """The numeric study table from each cell's records ((row, benchmark) -> records); rows and benchmarks
-    in the order given. `training` (row -> training_summary.json) adds the ("training", ...) columns."""
+    in the order given. `training` (row -> training_summary.json) adds the ("training", ...) columns;
+    `wall_times=False` leaves out the clock-measured ones (a table that must come back byte for byte)."""
     if baseline not in rows:
         raise ValueError(f"the baseline row {baseline!r} is not among the rows {list(rows)}")
     data: dict[tuple[str, str], list[float]] = {}
@@ -133,6 +137,8 @@ def study_table(
                 data[(bench, metric)].append(values[metric])
     if training is not None:
         for metric in TRAINING_METRICS:
+            if not wall_times and metric in WALL_TIME_METRICS:
+                continue
             data[("training", metric)] = [_training_value(training.get(row) or {}, metric) for row in rows]
     table = pd.DataFrame(data, index=pd.Index(list(rows), name=index_name))
     table.columns = pd.MultiIndex.from_tuples(table.columns, names=["benchmark", "metric"])
@@ -183,8 +189,10 @@ def display_rows(
         if thinking:
             columns.append((f"{bench} thinking tokens", "num"))
         columns.append((f"{bench} diff vs {baseline} (95% CI)", "num"))
+    has_wall = ("training", "wall_time_s") in table.columns
     if has_training:
-        columns += [("Train steps", "num"), ("Train time (s)", "num"), ("Tokens seen", "num")]
+        columns += [("Train steps", "num")] + ([("Train time (s)", "num")] if has_wall else [])
+        columns += [("Tokens seen", "num")]
     rows = []
     for name in table.index:
         cells: dict[str, tuple[str, Any]] = {row_header: (str(name), str(name))}
@@ -200,11 +208,11 @@ def display_rows(
             diff = "baseline" if name == baseline else _diff_text(r)
             cells[f"{bench} diff vs {baseline} (95% CI)"] = (diff, r["diff"])
         if has_training:
-            steps, wall, tokens = (
-                table.loc[name, ("training", m)] for m in ("steps", "wall_time_s", "tokens_seen")
-            )
+            steps, tokens = (table.loc[name, ("training", m)] for m in ("steps", "tokens_seen"))
             cells["Train steps"] = (_int_text(steps), steps)
-            cells["Train time (s)"] = (fmt_num(wall, 1), wall)
+            if has_wall:
+                wall = table.loc[name, ("training", "wall_time_s")]
+                cells["Train time (s)"] = (fmt_num(wall, 1), wall)
             cells["Tokens seen"] = (_int_text(tokens), tokens)
         rows.append({"benchmark": "", "cells": cells})
     return columns, rows

@@ -2,11 +2,13 @@
 the models train one after another or side by side (`parallel` 1 and 2).
 
 Two runs at a reduced size (two subsets, a few hundred training steps each) in the same work folder, each in
-its own interpreter with its own PYTHONHASHSEED; the leaderboard and budget table must match byte for byte.
+its own interpreter with its own PYTHONHASHSEED; every file the demo writes to its results folder (what
+`results/demo/` commits: leaderboard, budget table, summary, README, plots) must match byte for byte.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -41,7 +43,8 @@ def demo_run(root: Path, parallel: int, hash_seed: str) -> dict[str, bytes]:
     proc = subprocess.run([sys.executable, str(script), str(root), str(parallel)], env=env,
                           capture_output=True, text=True, timeout=900)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return {name: (root / "results" / name).read_bytes() for name in ("leaderboard.csv", "budgets.csv")}
+    out = root / "results"
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
 def test_two_fresh_runs_give_identical_leaderboards(tmp_path):
@@ -49,5 +52,11 @@ def test_two_fresh_runs_give_identical_leaderboards(tmp_path):
     first = demo_run(root, parallel=1, hash_seed="1")
     shutil.rmtree(root)
     second = demo_run(root, parallel=2, hash_seed="2")
-    assert first["leaderboard.csv"] == second["leaderboard.csv"]
-    assert first["budgets.csv"] == second["budgets.csv"]
+    assert {"leaderboard.csv", "budgets.csv", "summary.json", "README.md"} <= set(first)
+    assert sorted(first) == sorted(second)
+    differ = [name for name in first if first[name] != second[name] and name != "summary.json"]
+    assert not differ, differ
+    # the summary records the settings, `parallel` among them (the one setting the two runs differ in)
+    one, two = (json.loads(run["summary.json"]) for run in (first, second))
+    assert (one["config"].pop("parallel"), two["config"].pop("parallel")) == (1, 2)
+    assert one == two

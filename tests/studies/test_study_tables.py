@@ -105,6 +105,13 @@ def test_training_columns_come_from_the_summaries():
     assert [c for c, _ in columns][-3:] == ["Train steps", "Train time (s)", "Tokens seen"]
     assert rows[1]["cells"]["Tokens seen"][0] == "1,000"
 
+    # a reproducible table (the committed demo) leaves the clock out: steps and tokens still give the cost
+    timeless = study_table(cells, ["s1K", "random"], ["b"], "s1K", training=summaries, wall_times=False)
+    assert list(timeless["training"].columns) == ["examples", "steps", "tokens_seen"]
+    columns, rows = display_rows(timeless, row_header="Subset")
+    assert [c for c, _ in columns][-2:] == ["Train steps", "Tokens seen"]
+    assert "Train time (s)" not in rows[0]["cells"]
+
 
 @pytest.mark.parametrize(
     ("low", "high", "status"),
