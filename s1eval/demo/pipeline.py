@@ -328,9 +328,9 @@ def evaluate_models(cfg: DemoConfig, prep: Prepared) -> list[Path]:
 
 # --------------------------------------------------------------------------- summary
 def read_records(run_dir: Path) -> list[dict[str, Any]]:
-    from s1eval.runs.store import RunStore
+    from s1eval.runs.store import read_latest
 
-    return RunStore(run_dir).latest()
+    return read_latest(run_dir)
 
 
 def accuracy_by_length(records: list[dict[str, Any]], problems: list[Problem], budget: Any) -> dict[str, Any]:

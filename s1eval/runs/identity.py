@@ -6,8 +6,8 @@ per record (each record's key carries its own budget and seed), so a run may gro
 never by another model or other settings: a store that holds one identity refuses a mismatched reuse with a
 one-line error naming what differs, instead of silently merging two runs into one number.
 
-`s1eval eval`, `s1eval generate` and the studies check it against the run directory; the lm-eval and Inspect
-adapters write the same identity (and its key) into their logs, so any two results can be compared by it.
+`s1eval eval`, `s1eval generate` and the studies check it against what they write to (the run directory's
+manifest, or the identity file beside a `generate` output).
 """
 
 from __future__ import annotations
