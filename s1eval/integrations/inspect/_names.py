@@ -19,3 +19,13 @@ def qualified(name: str) -> str:
     except ImportError:  # a future Inspect without this helper: assume it prefixes installed packages
         return name
     return name if registry_name(qualified, name).startswith(f"{PACKAGE}/") else f"{PACKAGE}/{name}"
+
+
+def namespaced(name: str) -> str:
+    """`s1eval/<name>` in full, for Inspect decorators that register an explicit name verbatim.
+
+    `@score_reducer(name=...)` does not prefix the package the way `@solver`, `@scorer`, `@metric` and
+    `@modelapi` do, so `qualified` (which leaves the prefix to Inspect when s1eval looks installed) would
+    register a bare `maj_at_k` in an installed s1eval.
+    """
+    return f"{PACKAGE}/{name}"

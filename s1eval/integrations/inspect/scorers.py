@@ -33,7 +33,7 @@ from inspect_ai.solver import TaskState
 
 from s1eval.control.ledger import OUTCOMES
 from s1eval.errors import ConfigError
-from s1eval.integrations.inspect._names import qualified
+from s1eval.integrations.inspect._names import namespaced, qualified
 from s1eval.scoring import KINDS, is_equivalent, score_sample
 from s1eval.scoring.outcome import THINKING_TAIL_CHARS
 
@@ -209,7 +209,7 @@ def _reduced_metadata(scores: list[Score], **extra: Any) -> dict[str, Any]:
     }
 
 
-@score_reducer(name=qualified("avg_at_k"))
+@score_reducer(name=namespaced("avg_at_k"))
 def avg_at_k() -> ScoreReducer:
     """avg@k: the mean correctness of a sample's k epochs."""
 
@@ -223,7 +223,7 @@ def avg_at_k() -> ScoreReducer:
     return reduce
 
 
-@score_reducer(name=qualified("maj_at_k"))
+@score_reducer(name=namespaced("maj_at_k"))
 def maj_at_k() -> ScoreReducer:
     """maj@k: the answer most epochs agree on (equivalent answers vote together), judged against the gold."""
     from s1eval.metrics.repeated import majority_answer

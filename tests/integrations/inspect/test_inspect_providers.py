@@ -58,7 +58,10 @@ def test_s1fake_answers_plain_chat_with_real_token_counts(tiny_tokenizer):
     assert out.choices[0].stop_reason == "stop"
 
 
-def test_names_resolve_through_the_entry_point_without_importing_s1eval():
+@pytest.mark.parametrize("where", ["checkout", "elsewhere"])
+def test_names_resolve_through_the_entry_point_without_importing_s1eval(where, tmp_path):
+    """From the checkout (its s1eval.egg-info on sys.path) and from another folder (only the installed
+    distribution), where Inspect takes s1eval for an installed package: the names are s1eval/<name> in both."""
     code = (
         "import sys\n"
         "from inspect_ai._util.registry import registry_lookup\n"
@@ -72,6 +75,9 @@ def test_names_resolve_through_the_entry_point_without_importing_s1eval():
         "print(type(get_model('s1fake/x').api).__name__)\n"
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    cwd = None if where == "checkout" else tmp_path
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, cwd=cwd
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "S1FakeAPI"
