@@ -9,7 +9,7 @@ import sys
 import click
 
 from s1eval import __version__
-from s1eval.errors import S1EvalError
+from s1eval.errors import S1EvalError, render_error
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "generate": (
@@ -76,15 +76,31 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="s1eval", standalone_mode=False)
     except S1EvalError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return getattr(exc, "exit_code", 2)
+        click.echo(render_error(exc, "cli"), err=True)
+        return exc.exit_code
     except click.exceptions.Abort:
+        import signal
+
+        try:  # a second Ctrl-C while exiting ends the process at once, not in a traceback
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+        except ValueError:  # not the main thread
+            pass
         click.echo("aborted; finished results are kept and a rerun resumes", err=True)
         return 130
+    except click.UsageError as exc:  # a bad option value: one line, like every other user error
+        where = exc.ctx.command_path if exc.ctx is not None else "s1eval"
+        click.echo(f"error: {exc.format_message()} (see {where} --help)", err=True)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
     except KeyboardInterrupt:
+        import signal
+
+        try:  # as for Abort: a second Ctrl-C while exiting must not print a traceback
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+        except ValueError:
+            pass
         click.echo("interrupted; finished results are kept and a rerun resumes", err=True)
         return 130
     except SystemExit as exc:

@@ -23,9 +23,13 @@ from s1eval.commands.options import (
     "--benchmark", "-b", required=True, help="aime24, aime25, math500, gpqa_diamond, or a .jsonl path."
 )
 @click.option("--data-path", default=None, help="The benchmark's file (GPQA: your gpqa_diamond.csv).")
-@click.option("--limit", type=int, default=None, help="Only the first N questions.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N questions.")
 @click.option(
-    "--samples", type=int, default=1, show_default=True, help="Repeats per question (avg@k, maj@k)."
+    "--samples",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Repeats per question (avg@k, maj@k).",
 )
 @click.option("--run-dir", required=True, type=click.Path(path_type=Path), help="Where the run is written.")
 @click.option(
@@ -33,7 +37,9 @@ from s1eval.commands.options import (
 )
 @click.option("--label", default=None, help="How the run is named in tables (default: the method).")
 @click.option("--variant", default=None, help="The model variant, e.g. the training subset (s1k, 1k-random).")
-@click.option("--chunk-size", type=int, default=32, show_default=True, help="Questions per flush to the run.")
+@click.option(
+    "--chunk-size", type=click.IntRange(min=1), default=32, show_default=True, help="Questions per flush."
+)
 def eval_command(
     benchmark: str,
     data_path: str | None,
@@ -49,16 +55,23 @@ def eval_command(
     """Evaluate a method on a benchmark. Rerunning the same command resumes: finished samples are kept."""
     from tqdm.auto import tqdm
 
-    from s1eval.control.methods import prepare_method, validate_method
-    from s1eval.data import load_benchmark
+    from s1eval.control.methods import prepare_method
+    from s1eval.data import format_question, load_benchmark
     from s1eval.metrics.repeated import accuracy_summary
     from s1eval.runs.evaluate import RunSpec, evaluate
+    from s1eval.runs.paths import require_writable_dir
 
     choice = method_from_options(options)
-    validate_method(choice.name, choice.settings)
     problems = load_benchmark(benchmark, data_path, limit=limit)
+    require_writable_dir(run_dir, "--run-dir")
     prepared = prepare_method(
-        engine_from_options(options), choice.name, choice.settings, options["format_name"]
+        engine_from_options(options), choice.name, choice.settings, options["format_name"], choice.budgets
+    )
+    prepared.check_context(
+        [format_question(p) for p in problems],
+        choice.budgets,
+        options.get("system"),
+        names=[p.id for p in problems],
     )
     spec = RunSpec(
         benchmark=Path(benchmark).stem if benchmark.endswith(".jsonl") else benchmark,

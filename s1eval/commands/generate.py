@@ -19,6 +19,7 @@ from s1eval.control.seeds import sample_seed
 from s1eval.errors import ConfigError, DataError
 from s1eval.runs.identity import identity_key, require_same_identity, run_identity
 from s1eval.runs.jsonl import JsonlWriter, read_jsonl
+from s1eval.runs.paths import require_writable_file
 from s1eval.runs.store import atomic_write_text
 
 
@@ -79,7 +80,11 @@ OUTPUT_FIX = "give another --output, or --overwrite to replace it"
     "--output", "output_path", required=True, type=click.Path(path_type=Path), help="JSONL to append to."
 )
 @click.option(
-    "--chunk-size", type=int, default=64, show_default=True, help="Prompts per flush to the output."
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="Prompts per flush to the output.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace --output if it holds another run (default: refuse).")
 def generate_command(
@@ -88,16 +93,19 @@ def generate_command(
     """Run a control method over prompts. Rerunning the same command skips the rows already in --output."""
     from tqdm.auto import tqdm
 
-    from s1eval.control.methods import prepare_method, validate_method
+    from s1eval.control.methods import prepare_method
 
+    choice = method_from_options(options)  # settings and budgets first: no file is read for a typo
     rows = read_prompts(input_path)
     if input_path.resolve() == output_path.resolve():
         raise ConfigError(f"--output {output_path} is the --input file; write the results to another file")
-    choice = method_from_options(options)
-    validate_method(choice.name, choice.settings)
+    require_writable_file(output_path, "--output")
     engine = engine_from_options(options)
-    prepared = prepare_method(engine, choice.name, choice.settings, options["format_name"])
+    prepared = prepare_method(engine, choice.name, choice.settings, options["format_name"], choice.budgets)
     budgets = prepared.budgets(choice.budgets)
+    prepared.check_context(
+        [r["prompt"] for r in rows], budgets, options.get("system"), names=[r["id"] for r in rows]
+    )
     sweep = choice.budgets is not None
     identity = run_identity(prepared, seed=options["seed"])
     check_output(output_path, identity, overwrite)

@@ -10,6 +10,27 @@ import click
 
 from s1eval.errors import ConfigError, RunFailed
 
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+
+
+class BudgetType(click.ParamType):
+    """A thinking budget: a positive number of tokens, or auto."""
+
+    name = "TOKENS|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        text = str(value).strip().lower()
+        if text == "auto":
+            return "auto"
+        if text.isdigit() and int(text) > 0:
+            return int(text)
+        self.fail(f"{value!r} is not a positive number of tokens or auto", param, ctx)
+
+
+BUDGET = BudgetType()
+
 # CLI option name -> method setting name; only the options the user gave are passed to the method.
 METHOD_OPTIONS: dict[str, str] = {
     "max_thinking_tokens": "max_thinking_tokens",
@@ -39,10 +60,22 @@ def engine_options(func: Callable) -> Callable:
             help="Thinking format: s1, r1 or auto.",
         ),
         click.option(
-            "--batch-size", type=int, default=16, show_default=True, help="hf: sequences decoded together."
+            "--batch-size",
+            type=click.IntRange(min=1),
+            default=16,
+            show_default=True,
+            help="hf: sequences decoded together.",
         ),
-        click.option("--dtype", default="auto", show_default=True),
-        click.option("--device", default="auto", show_default=True),
+        click.option(
+            "--dtype",
+            type=click.Choice(DTYPES),
+            default="auto",
+            show_default=True,
+            help="hf: weights dtype (auto: bfloat16 on a GPU that has it, else float32).",
+        ),
+        click.option(
+            "--device", default="auto", show_default=True, help="hf: auto, cpu, cuda, cuda:N or mps."
+        ),
         click.option("--revision", default=None, help="Model revision (branch, tag or commit)."),
         click.option(
             "--trust-remote-code", is_flag=True, help="Run the model repository's own code (off by default)."
@@ -50,7 +83,29 @@ def engine_options(func: Callable) -> Callable:
         click.option(
             "--base-url", multiple=True, help="openai: server URL(s), e.g. http://127.0.0.1:8000/v1."
         ),
-        click.option("--tensor-parallel-size", type=int, default=None, help="vllm: GPUs per model replica."),
+        click.option(
+            "--request-timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            default=None,
+            metavar="SECONDS",
+            help="openai: seconds to wait for a reply before retrying [default: 30; raise it for long "
+            "generations on a busy server].",
+        ),
+        click.option(
+            "--server",
+            type=click.Choice(["auto", "vllm", "transformers", "openai"]),
+            default=None,
+            help="openai: the server's dialect [default: auto, detected from GET /v1/models].",
+        ),
+        click.option(
+            "--max-retries",
+            type=click.IntRange(min=0),
+            default=None,
+            help="openai: retries after a timeout, 429/5xx or dropped connection [default: 3].",
+        ),
+        click.option(
+            "--tensor-parallel-size", type=click.IntRange(min=1), default=None, help="vllm: GPUs per replica."
+        ),
         click.option("--system", default=None, help="System prompt (default: the format's)."),
     ]
     for deco in reversed(decorators):
@@ -63,22 +118,33 @@ def method_options(func: Callable) -> Callable:
         click.option(
             "--method", default="bf", show_default=True, help="bf, tcc, scc, ccc, rs, vote, tcc+bf, scc+bf."
         ),
-        click.option("--max-thinking-tokens", type=int, default=None, help="Thinking budget in tokens."),
+        click.option(
+            "--max-thinking-tokens",
+            type=BUDGET,
+            default=None,
+            help="Thinking budget in tokens, or auto (up to the context length).",
+        ),
         click.option(
             "--budgets", default=None, help="Comma-separated x values, e.g. 512,1024,2048 (one sweep)."
         ),
         click.option(
-            "--extensions", type=int, default=None, help="bf: times to suppress the end of thinking."
+            "--extensions",
+            type=click.IntRange(min=0),
+            default=None,
+            help="bf: times to suppress the end of thinking.",
         ),
         click.option(
-            "--min-thinking-tokens", type=int, default=None, help="bf: extend until this many tokens."
+            "--min-thinking-tokens",
+            type=click.IntRange(min=1),
+            default=None,
+            help="bf: extend until this many tokens.",
         ),
         click.option(
             "--extension-string", default=None, help="Wait, Hmm, Alternatively, none, cycle or A|B|C."
         ),
-        click.option("--max-answer-tokens", type=int, default=None),
-        click.option("--temperature", type=float, default=None),
-        click.option("--top-p", type=float, default=None),
+        click.option("--max-answer-tokens", type=click.IntRange(min=1), default=None),
+        click.option("--temperature", type=click.FloatRange(min=0.0), default=None),
+        click.option("--top-p", type=click.FloatRange(min=0.0, max=1.0, min_open=True), default=None),
         click.option("--frequency-penalty", type=float, default=None),
         click.option(
             "--set", "extra_settings", multiple=True, metavar="KEY=VALUE", help="Any other method setting."
@@ -98,7 +164,10 @@ class MethodChoice:
 
 
 def method_from_options(options: dict[str, Any]) -> MethodChoice:
-    """Collect the method name, its settings (as strings/values) and the budgets from parsed options."""
+    """The method name, its settings and its x values from parsed options, checked by the registry
+    (`resolve_settings`) before any model loads."""
+    from s1eval.control.methods import resolve_settings
+
     settings: dict[str, Any] = {}
     for option, key in METHOD_OPTIONS.items():
         if options.get(option) is not None:
@@ -108,30 +177,8 @@ def method_from_options(options: dict[str, Any]) -> MethodChoice:
             raise ConfigError(f"--set takes KEY=VALUE, got {item!r}")
         key, value = item.split("=", 1)
         settings[key.strip()] = value
-    budgets = parse_budgets(options.get("budgets"))
-    capped = options["method"] in ("bf", "tcc+bf", "scc+bf")
-    if budgets and capped and "max_thinking_tokens" not in settings:
-        # a sweep thinks once with its largest budget: --budgets alone is enough
-        settings["max_thinking_tokens"] = max(b for b in budgets if isinstance(b, int))
-    return MethodChoice(options["method"], settings, budgets)
-
-
-def parse_budgets(text: str | None) -> list[Any] | None:
-    """'512,1024' -> [512, 1024]; non-numeric values (CCC classes) stay strings."""
-    if not text:
-        return None
-    values: list[Any] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            values.append(int(part))
-        except ValueError:
-            values.append(part)
-    if not values:
-        raise ConfigError("--budgets is empty; give e.g. 512,1024,2048")
-    return list(dict.fromkeys(values))  # 8,4,8 runs 8 once
+    resolved = resolve_settings(options["method"], settings, options.get("budgets"))
+    return MethodChoice(resolved.method.name, settings, resolved.budgets)
 
 
 def check_failures(records: list[dict[str, Any]], *, rerun: str) -> None:
@@ -176,4 +223,10 @@ def engine_from_options(options: dict[str, Any]):
         kwargs = {}
         if options.get("base_url"):
             kwargs["base_url"] = list(options["base_url"])
+        if options.get("request_timeout") is not None:
+            kwargs["timeout"] = options["request_timeout"]
+        if options.get("max_retries") is not None:
+            kwargs["max_retries"] = options["max_retries"]
+        if options.get("server"):
+            kwargs["server"] = options["server"]
     return create_engine(kind, options["model"], **kwargs)

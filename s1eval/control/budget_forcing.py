@@ -37,7 +37,7 @@ from s1eval.control.base import (
 )
 from s1eval.control.ledger import Ledger, Round
 from s1eval.engines.base import Engine, GenerationRequest, GenerationResult, SamplingParams
-from s1eval.errors import ConfigError, require_positive
+from s1eval.errors import ConfigError, option, require_positive
 from s1eval.formats.base import ThinkingFormat
 from s1eval.formats.prompting import single_token_id
 
@@ -681,8 +681,45 @@ def _budget_keys(budgets: Sequence[Budget]) -> list[Budget]:
     if auto:
         keys.append(AUTO)
     if not keys:
-        raise ConfigError("give at least one budget, e.g. --budgets 512,1024,2048")
+        raise ConfigError(f"give at least one budget, e.g. {option('budgets', '512,1024,2048')}")
     return keys
+
+
+def check_context(
+    engine: Engine,
+    fmt: ThinkingFormat,
+    prompt_ids: Sequence[list[int]],
+    budget: int,
+    max_answer_tokens: int,
+    answer_prefix: str | None = None,
+    names: Sequence[str] | None = None,
+) -> None:
+    """Refuse a prompt whose thinking budget and answer limit do not fit the model's context, naming the numbers.
+
+    A model run past its positions gives garbage (RoPE out of range) or a server error per sample; a number
+    the user chose is never clamped behind their back. An engine that does not report its context length (a
+    server) is not checked here: the server refuses such a request itself."""
+    try:
+        length = engine_context_length(engine)
+    except ConfigError:
+        return
+    prefix = fmt.answer_prefix if answer_prefix is None else answer_prefix
+    forced = len(encode(engine, "\n" + fmt.think_end.lstrip("\n") + prefix))
+    for i, ids in enumerate(prompt_ids):
+        need = len(ids) + budget + forced + max_answer_tokens
+        if need > length:
+            which = f"prompt {names[i]!r}" if names is not None else f"prompt {i}"
+            if len(ids) + forced + 1 >= length:
+                raise ConfigError(
+                    f"{which} is {len(ids)} tokens, longer than the model's context ({length} positions) "
+                    "leaves room for; shorten it or use a model with a longer context"
+                )
+            raise ConfigError(
+                f"{which} does not fit the model's context: {len(ids)} prompt + {budget} thinking + {forced} "
+                f"forced + {max_answer_tokens} answer tokens = {need} > {length} positions; lower "
+                f"{option('max_thinking_tokens')} or {option('max_answer_tokens')}, or use "
+                f"{option('max_thinking_tokens', 'auto')} (what fits)"
+            )
 
 
 def resolve_auto_budgets(
@@ -744,6 +781,9 @@ def run_budget_sweep(
     if config.reference:
         return _run_reference(engine, fmt, prompts, keys, config, seeds, method, progress)
     prompt_ids = [encode(engine, p) for p in prompts]
+    numbers = [k for k in keys if k != AUTO]
+    if numbers:
+        check_context(engine, fmt, prompt_ids, max(numbers), config.max_answer_tokens, config.answer_prefix)  # type: ignore[arg-type]
     auto = resolve_auto_budgets(engine, fmt, prompt_ids, config) if AUTO in keys else None
 
     def resolved(i: int) -> dict[Budget, int]:

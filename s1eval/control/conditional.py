@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from s1eval.control.base import ControlResult, chunks, drive, encode, release_engine, run_key
 from s1eval.control.budget_forcing import (
@@ -32,7 +32,7 @@ from s1eval.control.budget_forcing import (
 from s1eval.control.markers import DEFAULT_INTERVAL, STEP_TOKENS, MarkerSchedule, steps_for
 from s1eval.control.methods import RegisteredMethod, register_method
 from s1eval.engines.base import Engine, GenerationRequest, GenerationResult, SamplingParams
-from s1eval.errors import ConfigError, require_positive
+from s1eval.errors import ConfigError, option, require_positive
 from s1eval.formats.base import ThinkingFormat
 from s1eval.formats.prompting import build_prompt
 
@@ -122,7 +122,9 @@ class ClassConditionalConfig(_ForcingSettings):
             return self.short_instruction
         if cls == "long":
             return self.long_instruction
-        raise ConfigError(f"unknown CCC class {cls!r}; use short and/or long (e.g. --budgets short,long)")
+        raise ConfigError(
+            f"unknown CCC class {cls!r}; use short and/or long (e.g. {option('budgets', 'short,long')})"
+        )
 
 
 def _check_instruction(template: str, **values: Any) -> None:
@@ -211,7 +213,9 @@ def run_conditional(
     """
     _check_config(method, unit, config)
     if not budgets:
-        raise ConfigError(f"method {method!r} needs at least one budget, e.g. --budgets 512,1024,2048")
+        raise ConfigError(
+            f"method {method!r} needs at least one budget, e.g. {option('budgets', '512,1024,2048')}"
+        )
     if seeds is not None and len(seeds) != len(questions):
         raise ConfigError(
             f"got {len(seeds)} seeds for {len(questions)} questions; give one seed per question"
@@ -300,7 +304,7 @@ def _token_budget(x: Any) -> int:
         value = int(x)
     except (TypeError, ValueError):
         raise ConfigError(
-            f"budget {x!r} is not a number of thinking tokens; use e.g. --budgets 512,1024"
+            f"budget {x!r} is not a number of thinking tokens; use e.g. {option('budgets', '512,1024')}"
         ) from None
     require_positive("budget", value, "Budgets are thinking tokens, e.g. 512,1024,2048.")
     return value
@@ -326,6 +330,16 @@ class ConditionalMethod(RegisteredMethod):
     config_class: type
     unit: Unit = "tokens"
     hard_cap: bool = False
+
+    @property
+    def x_unit(self) -> str:  # type: ignore[override]
+        return "class" if self.unit == "class" else "tokens"
+
+    x_choices: ClassVar[tuple[str, ...]] = ("short", "long")
+
+    @property
+    def sweep_sets_cap(self) -> bool:  # type: ignore[override]
+        return self.hard_cap
 
     def default_budgets(self, config: Any) -> list[Any]:
         if self.unit == "class":

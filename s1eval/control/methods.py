@@ -15,12 +15,12 @@ import types
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 from s1eval.control.base import ControlResult
 from s1eval.control.budget_forcing import BudgetForcingConfig, parse_extension_strings, run_budget_sweep
 from s1eval.engines.base import Engine, SamplingParams
-from s1eval.errors import ConfigError
+from s1eval.errors import ConfigError, option
 from s1eval.formats.base import ThinkingFormat
 from s1eval.formats.prompting import build_prompt
 
@@ -115,7 +115,9 @@ def settings_from_kwargs(config_class: type, kwargs: dict[str, Any], *, method: 
         and f.name not in values
     ]
     if missing:
-        raise ConfigError(f"method {method!r} needs {', '.join(missing)} (e.g. --max-thinking-tokens 4000)")
+        raise ConfigError(
+            f"method {method!r} needs {', '.join(missing)} (e.g. {option('max_thinking_tokens', 4000)})"
+        )
     return config_class(**values)
 
 
@@ -155,15 +157,66 @@ def _convert(key: str, raw: Any, hint: Any, method: str) -> Any:
 
 
 # --------------------------------------------------------------------------- registry entries
+XUnit = Literal["tokens", "class", "samples"]
+AUTO = "auto"
+
+
 class RegisteredMethod:
     """Base of the registry entries: `run` (the Method protocol) resolves the x values and hands the rest to
-    the entry's `execute`, so each entry only says how its method runs."""
+    the entry's `execute`, so each entry only says how its method runs.
+
+    `x_unit` is what the method's x-axis counts: thinking tokens (bf, tcc, scc, rs: a sweep's largest x is its
+    budget), a class name (ccc: one of `x_choices`) or a number of samples (vote). `x_values` checks the x
+    values a user gave against it before anything runs."""
 
     name: str
     config_class: type
+    x_unit: XUnit = "tokens"
+    x_choices: tuple[str, ...] = ()
+    accepts_auto: bool = False
+    sweep_sets_cap: bool = False
+    """A sweep thinks once up to its largest x (bf's anytime sweep, the hard cap of tcc+bf / scc+bf)."""
 
     def default_budgets(self, config: Any) -> list[Any]:
         return [config.max_thinking_tokens]
+
+    def x_values(self, values: Sequence[Any] | None) -> list[Any] | None:
+        """The user's x values checked against the method's unit, each once (one-line errors name the fix)."""
+        if values is None:
+            return None
+        out: list[Any] = []
+        for value in values:
+            out.append(self._x_value(value))
+        return list(dict.fromkeys(out))
+
+    def _x_value(self, value: Any) -> Any:
+        text = str(value).strip()
+        if self.x_unit == "class":
+            if text.lower() not in self.x_choices:
+                raise ConfigError(
+                    f"{self.name}'s x values are the classes {', '.join(self.x_choices)}, not {text!r}; give "
+                    f"e.g. {option('budgets', ','.join(self.x_choices))}"
+                )
+            return text.lower()
+        if self.accepts_auto and text.lower() == AUTO:
+            return AUTO
+        what = "thinking tokens" if self.x_unit == "tokens" else "numbers of samples"
+        example = "512,1024,2048" if self.x_unit == "tokens" else "1,2,4,8,16"
+        try:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(value)
+            number = int(text) if isinstance(value, str) else int(value)
+        except (TypeError, ValueError):
+            auto = " or auto" if self.accepts_auto else ""
+            raise ConfigError(
+                f"{self.name}'s x values are {what}{auto}; {text!r} is not one (give e.g. "
+                f"{option('budgets', example)})"
+            ) from None
+        if number <= 0:
+            raise ConfigError(
+                f"{self.name}'s x values must be positive {what}, got {number} ({option('budgets')})"
+            )
+        return number
 
     def run(
         self,
@@ -201,6 +254,8 @@ class BudgetForcingMethod(RegisteredMethod):
 
     name: str = "bf"
     config_class: type = BudgetForcingConfig
+    accepts_auto: ClassVar[bool] = True
+    sweep_sets_cap: ClassVar[bool] = True
 
     def execute(self, engine, fmt, questions, budgets, config, *, system=None, **options):
         prompts = [build_prompt(engine.tokenizer, fmt, q, system) for q in questions]
@@ -239,25 +294,142 @@ class PreparedMethod:
             progress=progress,
         )
 
+    def check_context(
+        self,
+        questions: Sequence[str],
+        budgets: Sequence[Any] | None = None,
+        system: str | None = None,
+        names: Sequence[str] | None = None,
+    ) -> None:
+        """Before a run: every question's prompt + the largest token budget + the answer limit must fit the
+        model (methods whose x is thinking tokens; `auto` fits by construction)."""
+        from s1eval.control.budget_forcing import check_context, encode
+
+        if getattr(self.method, "x_unit", "tokens") != "tokens" or not hasattr(
+            self.config, "max_answer_tokens"
+        ):
+            return
+        numbers = [b for b in self.budgets(budgets) if isinstance(b, int)]
+        if not numbers:
+            return
+        ids = [
+            encode(self.engine, build_prompt(self.engine.tokenizer, self.fmt, q, system)) for q in questions
+        ]
+        check_context(
+            self.engine,
+            self.fmt,
+            ids,
+            max(numbers),
+            self.config.max_answer_tokens,
+            getattr(self.config, "answer_prefix", None),
+            names,
+        )
+
     def budgets(self, budgets: Sequence[Any] | None = None) -> list[Any]:
         """The x values to run, each once (a repeated budget would write its samples twice)."""
         chosen = list(budgets) if budgets else self.method.default_budgets(self.config)
         return list(dict.fromkeys(chosen))
 
 
-def validate_method(method: str, settings: dict[str, Any]) -> tuple[Method, Any]:
-    """Check a method name and its settings before anything expensive (like loading a model) happens."""
+def parse_budgets(value: str | int | Sequence[Any] | None) -> list[Any] | None:
+    """'512,1024' or [512, 1024] -> [512, 1024], each once; words (CCC classes, auto) stay strings.
+
+    Only the shape is read here; `resolve_settings` checks the values against the method's x unit."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str):
+        parts: list[Any] = value.split(",")
+    elif isinstance(value, Sequence):
+        parts = list(value)
+    else:
+        parts = [value]
+    out: list[Any] = []
+    for part in parts:
+        text = str(part).strip()
+        if not text:
+            continue
+        try:
+            out.append(int(text))
+        except ValueError:
+            out.append(text)
+    if not out:
+        raise ConfigError(f"{option('budgets')} is empty; give e.g. 512,1024,2048")
+    return list(dict.fromkeys(out))  # 8,4,8 runs 8 once
+
+
+@dataclass
+class ResolvedSettings:
+    """A method, its validated config and its checked x values: what every front end resolves first."""
+
+    method: Method
+    config: Any
+    budgets: list[Any] | None
+
+
+def resolve_settings(
+    method: str, settings: dict[str, Any], budgets: str | Sequence[Any] | None = None
+) -> ResolvedSettings:
+    """Check a method name, its settings and its x values before anything expensive (a model load) happens.
+
+    A sweep of a capped method (bf, tcc+bf, scc+bf: `sweep_sets_cap`) thinks once, up to its largest budget:
+    that budget is its `max_thinking_tokens` when none is given, and a smaller one is refused, not ignored.
+    A method that runs each budget on its own (tcc, scc, rs) refuses `max_thinking_tokens` beside budgets."""
     chosen = get_method(method)
-    return chosen, settings_from_kwargs(chosen.config_class, dict(settings), method=chosen.name)
+    values = chosen.x_values(parse_budgets(budgets))  # type: ignore[attr-defined]
+    settings = dict(settings)
+    fields = {f.name for f in dataclasses.fields(chosen.config_class)}
+    if values and getattr(chosen, "x_unit", "tokens") == "tokens" and "max_thinking_tokens" in fields:
+        numbers = [v for v in values if isinstance(v, int)]
+        largest: Any = AUTO if AUTO in values else max(numbers)
+        key = "max_thinking_tokens" if "max_thinking_tokens" in settings else "budget"
+        given = settings.get(key)
+        shown = ",".join(map(str, values))
+        if not getattr(chosen, "sweep_sets_cap", False):
+            if given is not None:
+                raise ConfigError(
+                    f"{chosen.name} runs each of {option('budgets', shown)} as its budget, so "
+                    f"{option('max_thinking_tokens', given)} would be ignored; give only one of them"
+                )
+        elif given is None:
+            settings["max_thinking_tokens"] = largest
+        elif str(given).strip().lower() != AUTO and (largest == AUTO or _as_number(given) < largest):
+            raise ConfigError(
+                f"{option('max_thinking_tokens', given)} is below the largest of {option('budgets', shown)}: "
+                "a sweep thinks up to its largest budget; leave out "
+                f"{option('max_thinking_tokens')} (or make it {'auto' if largest == AUTO else f'at least {largest}'})"
+            )
+    config = settings_from_kwargs(chosen.config_class, settings, method=chosen.name)
+    return ResolvedSettings(chosen, config, values)
+
+
+def _as_number(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{option('max_thinking_tokens', repr(value))} is not a number of tokens or auto"
+        ) from None
+
+
+def validate_method(method: str, settings: dict[str, Any]) -> tuple[Method, Any]:
+    """Check a method name and its settings (no x values) before anything expensive happens."""
+    resolved = resolve_settings(method, settings)
+    return resolved.method, resolved.config
 
 
 def prepare_method(
-    engine: Engine, method: str, settings: dict[str, Any], format_name: str | ThinkingFormat | None = "auto"
+    engine: Engine,
+    method: str,
+    settings: dict[str, Any],
+    format_name: str | ThinkingFormat | None = "auto",
+    budgets: str | Sequence[Any] | None = None,
 ) -> PreparedMethod:
-    """Resolve the format (detect + preflight the tokenizer), the method and its validated settings."""
+    """Resolve the format (detect + preflight the tokenizer), the method and its validated settings (with the
+    x values to run, when a sweep's largest budget is the thinking budget)."""
     from s1eval.formats.prompting import preflight, resolve_format
 
-    chosen, config = validate_method(method, settings)
+    resolved = resolve_settings(method, settings, budgets)
+    chosen, config = resolved.method, resolved.config
     fmt = resolve_format(format_name, engine.tokenizer)
     preflight(engine.tokenizer, fmt, engine.model_id)
     return PreparedMethod(chosen, config, fmt, engine)

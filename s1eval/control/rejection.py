@@ -35,7 +35,7 @@ from s1eval.control.conditional import budget_forcing_config, report_questions
 from s1eval.control.methods import RegisteredMethod, register_method
 from s1eval.control.seeds import sample_seed
 from s1eval.engines.base import Engine, SamplingParams
-from s1eval.errors import ConfigError, require_positive
+from s1eval.errors import ConfigError, option, require_positive
 from s1eval.formats.base import ThinkingFormat
 from s1eval.formats.prompting import build_prompt
 
@@ -143,7 +143,7 @@ def run_rejection_sampling(
     """Rejection sampling at every budget; {budget: one result per question}. Budgets run independently."""
     budgets = list(dict.fromkeys(int(b) for b in budgets))
     if not budgets:
-        raise ConfigError("rs needs at least one budget, e.g. --budgets 512,1024,2048")
+        raise ConfigError(f"rs needs at least one budget, e.g. {option('budgets', '512,1024,2048')}")
     for b in budgets:
         require_positive("budget", b, "Budgets are thinking tokens, e.g. 512,1024,2048.")
     if seeds is not None and len(seeds) != len(questions):

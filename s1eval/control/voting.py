@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from s1eval.control.base import ControlResult, chunks, derive_seed, drive, encode, release_engine, run_key
 from s1eval.control.budget_forcing import _Controller, _Trajectory
@@ -28,7 +28,7 @@ from s1eval.control.ledger import Ledger
 from s1eval.control.methods import RegisteredMethod, register_method
 from s1eval.control.seeds import sample_seed
 from s1eval.engines.base import Engine, SamplingParams
-from s1eval.errors import ConfigError, require_positive
+from s1eval.errors import ConfigError, option, require_positive
 from s1eval.formats.base import ThinkingFormat
 from s1eval.formats.prompting import build_prompt
 
@@ -228,7 +228,7 @@ def run_vote(
     """Draw max(ns) samples per question once; {n: the maj@n result per question} for every n in `ns`."""
     ns = sorted({_as_n(n) for n in ns})
     if not ns:
-        raise ConfigError("vote needs at least one sample count, e.g. --budgets 1,2,4,8,16")
+        raise ConfigError(f"vote needs at least one sample count, e.g. {option('budgets', '1,2,4,8,16')}")
     if seeds is not None and len(seeds) != len(questions):
         raise ConfigError(
             f"got {len(seeds)} seeds for {len(questions)} questions; give one seed per question"
@@ -289,6 +289,7 @@ class VoteMethod(RegisteredMethod):
 
     name: str = "vote"
     config_class: type = VoteConfig
+    x_unit: ClassVar[str] = "samples"
 
     def default_budgets(self, config: VoteConfig) -> list[int]:
         return list(range(1, config.n + 1))

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from s1eval.data.problem import CHOICE_LETTERS, Problem
-from s1eval.errors import DataError
+from s1eval.errors import DataError, option
+from s1eval.runs.jsonl import read_text
 
 ENV_VAR = "S1EVAL_GPQA_PATH"
 HUB_DATASET = ("Idavidrein/gpqa", "gpqa_diamond")
@@ -31,7 +32,7 @@ REQUIRED_COLUMNS = (
     "Incorrect Answer 3",
 )
 HOW_TO_PROVIDE = (
-    f"pass path=/path/to/gpqa_diamond.csv (or set {ENV_VAR}) pointing at your copy of the official CSV, "
+    f"give {option('gpqa_path', '/path/to/gpqa_diamond.csv')} (or set {ENV_VAR}) pointing at your copy of the official CSV, "
     f"or accept the terms of the gated dataset {HUB_DATASET[0]} on the Hugging Face hub and log in "
     "(hf auth login or HF_TOKEN)"
 )
@@ -108,7 +109,9 @@ def _cell(row: dict[str, Any], column: str, where: str) -> str:
 
 
 def _read_csv(path: Path) -> list[tuple[str, dict[str, Any]]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    import io
+
+    with io.StringIO(read_text(path), newline="") as handle:
         reader = csv.DictReader(handle)
         columns = reader.fieldnames or []
         missing = [c for c in REQUIRED_COLUMNS if c not in columns]

@@ -11,7 +11,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol, runtime_checkable
 
-from s1eval.errors import S1EvalError
+from s1eval.errors import OPTION_SPELLINGS, ConfigError, S1EvalError, option
 
 StopReason = Literal["stop_token", "stop_string", "length", "error"]
 
@@ -26,6 +26,29 @@ class SamplingParams:
     repetition_penalty: float = 1.0
     frequency_penalty: float = 0.0
     presence_penalty: float = 0.0
+
+    def __post_init__(self) -> None:
+        """Refuse values no sampler accepts, in every front end, before anything runs."""
+        import math
+
+        checks = (
+            ("temperature", self.temperature >= 0.0, ">= 0 (0 is greedy)"),
+            ("top_p", 0.0 < self.top_p <= 1.0, "in (0, 1]"),
+            ("top_k", self.top_k >= -1, ">= 0 (0 or -1: no top-k)"),
+            ("repetition_penalty", self.repetition_penalty > 0.0, "> 0 (1 is none)"),
+            ("frequency_penalty", -2.0 <= self.frequency_penalty <= 2.0, "in [-2, 2]"),
+            ("presence_penalty", -2.0 <= self.presence_penalty <= 2.0, "in [-2, 2]"),
+        )
+        for name, ok, rule in checks:
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or not ok
+            ):
+                shown = option(name, value) if name in OPTION_SPELLINGS else f"{name}={value!r}"
+                raise ConfigError(f"{shown}: {name} must be {rule}")
 
     @property
     def greedy(self) -> bool:

@@ -20,6 +20,7 @@ import torch
 from s1eval.engines.base import EngineError, GenerationRequest, GenerationResult
 from s1eval.engines.sampling import apply_penalties, make_generator, select_token
 from s1eval.engines.stops import StopStringMatcher
+from s1eval.errors import ConfigError, option
 
 
 @dataclass
@@ -91,6 +92,43 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return i
 
 
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def resolve_device_dtype(device: str | None, dtype: str | None) -> tuple[str, torch.dtype]:
+    """The torch device and dtype a model loads on, refused in one line before anything loads."""
+    device = str(device or "auto").strip().lower()
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, ValueError):
+        raise ConfigError(
+            f"{option('device', repr(device))} is not a torch device; use auto, cpu, cuda, cuda:N or mps"
+        ) from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            f"{option('device', device)} asked for, but this machine has no CUDA GPU; use cpu or auto"
+        )
+    if (
+        kind == "cuda"
+        and (index := torch.device(device).index) is not None
+        and index >= torch.cuda.device_count()
+    ):
+        raise ConfigError(f"{option('device', device)}: this machine has {torch.cuda.device_count()} GPU(s)")
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(
+            f"{option('device', 'mps')} asked for, but MPS is not available here; use cpu or auto"
+        )
+    name = str(dtype or "auto").strip().lower().removeprefix("torch.")
+    if name == "auto":
+        bf16 = kind == "cuda" and torch.cuda.is_bf16_supported()
+        return device, torch.bfloat16 if bf16 else torch.float32
+    if name not in DTYPES:
+        raise ConfigError(f"{option('dtype', repr(dtype))} is not one of: auto, {', '.join(DTYPES)}")
+    return device, DTYPES[name]
+
+
 def load_model_and_tokenizer(
     model: str,
     *,
@@ -109,14 +147,7 @@ def load_model_and_tokenizer(
     looks_local = model.startswith((".", "/", "~")) or os.sep in model and not _looks_like_hub_id(model)
     if looks_local and not Path(model).expanduser().exists():
         raise EngineError(f"model path {model!r} does not exist; pass an existing directory or a hub id")
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if dtype == "auto":
-        torch_dtype = (
-            torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
-        )
-    else:
-        torch_dtype = getattr(torch, dtype)
+    device, torch_dtype = resolve_device_dtype(device, dtype)
     kwargs: dict[str, Any] = {
         "revision": revision,
         "trust_remote_code": trust_remote_code,
@@ -162,6 +193,8 @@ class HFEngine:
         attn_implementation: str | None = None,
         reuse_cache: bool = True,
     ):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigError(f"{option('batch_size')} must be a positive integer, got {batch_size!r}")
         if isinstance(model, str):
             self.model_id = model
             self.model, self.tokenizer = load_model_and_tokenizer(

@@ -20,34 +20,158 @@ Servers differ in what they accept, so the engine speaks one of three dialects (
 
 Whatever the dialect, a result follows the protocol: a stop token is reported in `stop_token` and is not in
 `token_ids`; a stop string is cut from the text and its tokens counted in `discarded_tokens`.
+
+A request waits at most `timeout` seconds for a reply (default 30) and is tried `max_retries + 1` times (default
+4), so a server that accepts connections and never answers fails a run in about two minutes
+(4 x 30 s + at most 3.5 s of backoff). A reply is not streamed, so a server that needs longer than `timeout` for
+one completion (a long thinking budget on a loaded server) needs a larger `timeout`; the error says so.
+A fatal failure of one request cancels the others at once instead of waiting for every queued request.
+
+Ctrl-C (KeyboardInterrupt) in `generate` cancels the queued requests, aborts the ones in flight (their sockets
+are shut down, which wakes the blocked reads) and re-raises at once. Requests run on the engine's own daemon
+threads (`_DaemonPool`), not on a `ThreadPoolExecutor`, whose threads interpreter exit joins: a worker still
+blocked in a read can neither delay exit nor turn a second Ctrl-C into a `threading._shutdown` traceback.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import queue
 import random
+import socket
 import threading
-import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+import weakref
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from dataclasses import dataclass
 from typing import Any
 
 from s1eval.engines.base import EngineError, GenerationRequest, GenerationResult, SamplingParams
+from s1eval.errors import option
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 DIALECTS = ("auto", "vllm", "transformers", "openai")
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+DEFAULT_TIMEOUT = 30.0
+"""Seconds a request waits for the server's reply (connect: `connect_timeout`), before it is retried."""
+DEFAULT_MAX_RETRIES = 3
+"""Retries after the first try: 4 tries in all, so a hung server fails in about 4 x DEFAULT_TIMEOUT."""
 
 
 class _Transient(Exception):
     """A failure worth retrying (429, 5xx, timeout, dropped connection)."""
 
-    def __init__(self, message: str, retry_after: float | None = None, unreachable: bool = False):
+    def __init__(
+        self,
+        message: str,
+        retry_after: float | None = None,
+        unreachable: bool = False,
+        timed_out: bool = False,
+    ):
         super().__init__(message)
         self.retry_after = retry_after
         self.unreachable = unreachable
+        self.timed_out = timed_out
+
+
+class _Cancelled(Exception):
+    """The generate call that sent this request was interrupted or failed: stop retrying, nobody waits."""
+
+
+class _DaemonPool:
+    """Up to `workers` daemon threads running submitted calls, with `concurrent.futures.Future` results.
+
+    Unlike `ThreadPoolExecutor`, whose threads are joined when the interpreter exits, these threads never hold
+    up exit: a worker blocked in an HTTP read dies with the process.
+    """
+
+    def __init__(self, workers: int, name: str):
+        self._workers = workers
+        self._name = name
+        self._queue: queue.SimpleQueue[tuple[Future, Callable[..., Any], tuple[Any, ...]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        fut: Future = Future()
+        with self._lock:
+            if self._closed:
+                raise EngineError("this openai engine was closed; create a new one")
+            self._queue.put((fut, fn, args))
+            if len(self._threads) < self._workers:
+                thread = threading.Thread(
+                    target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
+        return fut
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            fut, fn, args = item
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
+                fut.set_exception(exc)
+            else:
+                fut.set_result(result)
+            del fut, fn, args, item
+
+    def shutdown(self) -> None:
+        """Cancel what is queued and let the threads end; never waits for a running call."""
+        with self._lock:
+            self._closed = True
+            threads = len(self._threads)
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                item[0].cancel()
+        for _ in range(threads):
+            self._queue.put(None)
+
+
+class _Connections:
+    """An httpx client and the sockets it opened (traced), so that in-flight reads can be aborted."""
+
+    def __init__(self, make_client: Callable[[], Any]):
+        self.client = make_client()
+        self.sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()  # closed connections drop out
+        self.extensions = {"trace": self._trace}
+        self._lock = threading.Lock()
+
+    def _trace(self, event: str, info: dict[str, Any]) -> None:
+        if event == "connection.connect_tcp.complete":  # httpcore's trace extension: the new TCP stream
+            sock = info["return_value"].get_extra_info("socket")
+            if sock is not None:
+                with self._lock:
+                    self.sockets.add(sock)
+
+    def abort(self) -> None:
+        """Shut down every socket (a read blocked in another thread returns at once), then close the client."""
+        with self._lock:
+            sockets = list(self.sockets)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        try:
+            self.client.close()
+        except Exception:  # noqa: BLE001 - closing a client whose sockets are gone must not mask the cause
+            pass
 
 
 class _RowError(Exception):
@@ -78,9 +202,9 @@ class OpenAIEngine:
         server: str = "auto",
         served_model: str | None = None,
         max_concurrency: int = 8,
-        timeout: float = 600.0,
+        timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float = 10.0,
-        max_retries: int = 6,
+        max_retries: int = DEFAULT_MAX_RETRIES,
         backoff: float = 0.5,
         max_backoff: float = 30.0,
         prompt_as_ids: bool | None = None,
@@ -100,14 +224,23 @@ class OpenAIEngine:
             raise EngineError("OpenAIEngine needs a base_url such as http://127.0.0.1:8000/v1")
         if max_concurrency < 1:
             raise EngineError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        timeout_s, connect_s, retries = _seconds(timeout), _seconds(connect_timeout), _count(max_retries)
+        if timeout_s is None or connect_s is None:
+            raise EngineError(
+                f"the request timeout must be a number of seconds > 0, got {timeout!r} "
+                f"(connect: {connect_timeout!r})"
+            )
+        if retries is None:
+            raise EngineError(f"the retries must be a whole number >= 0, got {max_retries!r}")
         server = (server or "auto").strip().lower()
         if server not in DIALECTS:
             raise EngineError(f"unknown server kind {server!r}; use one of: {', '.join(DIALECTS)}")
         self.api_key_env = api_key_env
         self._api_key = os.environ.get(api_key_env) or None
         self.max_concurrency = max_concurrency
-        self.timeout = timeout
-        self.max_retries = max_retries
+        self.timeout = timeout_s
+        self.connect_timeout = connect_s
+        self.max_retries = retries
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.extra_body = dict(extra_body or {})
@@ -117,12 +250,17 @@ class OpenAIEngine:
         )
         self._tokenizer_name = tokenizer if isinstance(tokenizer, str) else None
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
-        self._client = httpx.Client(
-            headers=headers,
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            limits=httpx.Limits(max_connections=max_concurrency * len(self.base_urls) + 4),
-        )
-        self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="s1eval-openai")
+
+        def make_client() -> httpx.Client:
+            return httpx.Client(
+                headers=headers,
+                timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout),
+                limits=httpx.Limits(max_connections=max_concurrency * len(self.base_urls) + 4),
+            )
+
+        self._make_client = make_client
+        self._conn = _Connections(make_client)
+        self._pool = _DaemonPool(max_concurrency, "s1eval-openai")
         self._inflight = [0] * len(self.base_urls)
         self._url_lock = threading.Lock()
         self._rng = random.Random(0)
@@ -161,30 +299,61 @@ class OpenAIEngine:
                 results[i] = GenerationResult(text="", token_ids=[], stop_reason="length")
             else:
                 prepared[i] = _Prepared(self._body(req), req)
-        futures = {i: self._pool.submit(self._post_with_retries, p.body) for i, p in prepared.items()}
-        failure: BaseException | None = None
+        cancel = threading.Event()
+        futures: dict[int, Future] = {}
         try:
-            for i, fut in futures.items():
-                try:
-                    data = fut.result()
-                except _RowError as exc:
-                    results[i] = GenerationResult(text="", token_ids=[], stop_reason="error", error=str(exc))
-                    continue
-                except EngineError as exc:
-                    failure = failure or exc
-                    continue
-                results[i] = self._parse(data, prepared[i])
+            for i, p in prepared.items():
+                futures[i] = self._pool.submit(self._post_with_retries, p.body, cancel)
+            for i, data in self._gather(futures, cancel).items():
+                if isinstance(data, _RowError):
+                    results[i] = GenerationResult(text="", token_ids=[], stop_reason="error", error=str(data))
+                else:
+                    results[i] = self._parse(data, prepared[i])
+            self._resolve_ambiguous_stops(prepared, results, cancel)
         except KeyboardInterrupt:
-            for fut in futures.values():
-                fut.cancel()
+            self._interrupt(futures, cancel)
             raise
-        if failure is not None:
-            raise failure
-        self._resolve_ambiguous_stops(prepared, results)
         return [r for r in results if r is not None]
 
+    def _gather(self, futures: dict[int, Future], cancel: threading.Event) -> dict[int, Any]:
+        """Each future's reply (or its _RowError); the first fatal error cancels the rest and is raised.
+
+        A request that saw `cancel` set ends in _Cancelled; it is skipped here: the fatal error that set `cancel`
+        is on its way (its future completes just after) and is the one raised.
+        """
+        pending = set(futures.values())
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            errors = [fut.exception() for fut in done]
+            fatal = next(
+                (e for e in errors if e is not None and not isinstance(e, (_RowError, _Cancelled))), None
+            )
+            if fatal is not None:
+                cancel.set()  # stop the others: queued ones never start, running ones stop retrying
+                for other in pending:
+                    other.cancel()
+                raise fatal
+        out: dict[int, Any] = {}
+        for i, fut in futures.items():
+            exc = fut.exception()
+            if isinstance(exc, _Cancelled):  # not expected: cancel is only set along with a fatal error
+                raise EngineError("requests were cancelled without an error; rerun the same command")
+            out[i] = exc if exc is not None else fut.result()
+        return out
+
+    def _interrupt(self, futures: dict[int, Future], cancel: threading.Event) -> None:
+        """Ctrl-C: cancel queued requests, abort in-flight ones, and keep the engine usable (a fresh client)."""
+        cancel.set()
+        for fut in futures.values():
+            fut.cancel()
+        old, self._conn = self._conn, _Connections(self._make_client)
+        old.abort()
+
     def _resolve_ambiguous_stops(
-        self, prepared: dict[int, _Prepared], results: list[GenerationResult | None]
+        self,
+        prepared: dict[int, _Prepared],
+        results: list[GenerationResult | None],
+        cancel: threading.Event,
     ) -> None:
         """Find which stop token ended a greedy transformers-serve reply (its text drops special tokens).
 
@@ -218,12 +387,17 @@ class OpenAIEngine:
                 body["generation_config"] = json.dumps(config)
                 body["max_tokens"] = 2
                 body.pop("stop", None)
-                futures[i] = self._pool.submit(self._post_with_retries, body)
+                futures[i] = self._pool.submit(self._post_with_retries, body, cancel)
+            replies = self._gather(futures, cancel)
             nxt = []
-            for i, fut in futures.items():
+            for i, data in replies.items():
                 res = results[i]
                 assert res is not None
-                data = fut.result()
+                if isinstance(data, _RowError):  # the server refused the probe: keep the first candidate
+                    res.stop_token = candidates[i][0]
+                    with self._url_lock:
+                        self.stats["ambiguous_stop_tokens"] += 1
+                    continue
                 if int((data.get("usage") or {}).get("completion_tokens", 0)) == 1:
                     res.stop_token = candidates[i][0]
                     continue
@@ -235,8 +409,8 @@ class OpenAIEngine:
             todo = nxt
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._client.close()
+        self._pool.shutdown()
+        self._conn.abort()
 
     # ------------------------------------------------------------------ request bodies
     def _body(self, req: GenerationRequest) -> dict[str, Any]:
@@ -269,7 +443,7 @@ class OpenAIEngine:
             if s.frequency_penalty or s.presence_penalty:
                 raise EngineError(
                     "transformers serve has no frequency/presence penalty; use repetition_penalty, "
-                    "or serve the model with vLLM (server='vllm')"
+                    f"or serve the model with vLLM ({option('server', 'vllm')})"
                 )
             config: dict[str, Any] = {
                 "max_new_tokens": int(req.max_new_tokens),
@@ -288,12 +462,12 @@ class OpenAIEngine:
             if req.min_new_tokens and stops:
                 raise EngineError(
                     "this server has no min_tokens option (needed to ignore the end-of-thinking delimiter); "
-                    "use vLLM, SGLang or transformers serve, or pass server='vllm' if it accepts vLLM's fields"
+                    f"use vLLM, SGLang or transformers serve, or pass {option('server', 'vllm')} if it accepts vLLM's fields"
                 )
             if (s.top_k and s.top_k > 0) or s.repetition_penalty != 1.0:
                 raise EngineError(
                     "top_k and repetition_penalty are not standard OpenAI fields; use a vLLM/SGLang server "
-                    "(server='vllm') or put them in extra_body"
+                    f"({option('server', 'vllm')}) or put them in extra_body"
                 )
             body.update(_standard_sampling(s))
             stop_text = list(req.stop_strings) + [tok.decode([t], skip_special_tokens=False) for t in stops]
@@ -315,30 +489,52 @@ class OpenAIEngine:
             self.per_url_requests[idx] += 1
             return idx
 
-    def _post_with_retries(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _post_with_retries(
+        self, body: dict[str, Any], cancel: threading.Event | None = None
+    ) -> dict[str, Any]:
+        cancel = cancel or threading.Event()
+        try:
+            return self._try_post(body, cancel)
+        except EngineError:
+            cancel.set()  # before the caller hears of it, so no queued request of the call starts meanwhile
+            raise
+
+    def _try_post(self, body: dict[str, Any], cancel: threading.Event) -> dict[str, Any]:
         last: _Transient | None = None
-        for attempt in range(self.max_retries + 1):
+        tries = self.max_retries + 1
+        for attempt in range(tries):
             if attempt:
                 with self._url_lock:
                     self.stats["retries"] += 1
-                time.sleep(self._delay(attempt, last.retry_after if last else None))
+                if cancel.wait(self._delay(attempt, last.retry_after if last else None)):
+                    raise _Cancelled()
+            if cancel.is_set():
+                raise _Cancelled()
             idx = self._pick_url()
             try:
                 return self._post(self.base_urls[idx], body)
             except _Transient as exc:
+                if cancel.is_set():  # an aborted read, not a server fault
+                    raise _Cancelled() from None
                 last = exc
             finally:
                 with self._url_lock:
                     self._inflight[idx] -= 1
         assert last is not None
+        what = self._redact(str(last))
         if last.unreachable:
             raise EngineError(
-                f"cannot reach the server ({self._redact(str(last))}) after {self.max_retries + 1} tries; "
-                "start it or fix base_url / OPENAI_BASE_URL"
+                f"cannot reach the server ({what}) after {tries} tries; "
+                f"start it or fix {option('base_url')} / OPENAI_BASE_URL"
+            )
+        if last.timed_out:
+            raise EngineError(
+                f"the server sent no reply within {self.timeout:g} s ({what}; {tries} tries); check that it is "
+                "not stuck, or raise the request timeout or retries if its generations take that long"
             )
         raise EngineError(
-            f"server kept failing ({self._redact(str(last))}) after {self.max_retries + 1} tries; "
-            "check its log, lower max_concurrency, or raise max_retries"
+            f"server kept failing ({what}) after {tries} tries; "
+            "check its log, lower the concurrency, or raise the retries"
         )
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
@@ -350,10 +546,14 @@ class OpenAIEngine:
     def _post(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
         import httpx
 
+        conn = self._conn
         try:
-            resp = self._client.post(f"{url}/completions", json=body)
+            resp = conn.client.post(f"{url}/completions", json=body, extensions=conn.extensions)
         except httpx.TimeoutException as exc:
-            raise _Transient(f"timeout from {url}: {type(exc).__name__}") from None
+            unreachable = isinstance(exc, httpx.ConnectTimeout)
+            raise _Transient(
+                f"{type(exc).__name__} from {url}", unreachable=unreachable, timed_out=not unreachable
+            ) from None
         except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             unreachable = isinstance(exc, httpx.ConnectError)
             raise _Transient(f"{type(exc).__name__} from {url}", unreachable=unreachable) from None
@@ -379,20 +579,24 @@ class OpenAIEngine:
             "model" in low and ("not exist" in low or "not found" in low or status == 404)
         ):
             served = self._served_models(url)
-            hint = f"pass model= one of {served}" if served else "pass the model name the server serves"
+            hint = (
+                f"pass {option('model')} one of {served}"
+                if served
+                else "pass the model name the server serves"
+            )
             raise EngineError(f"the server at {url} does not serve {self.served_model!r}: {message}; {hint}")
         if status == 404:
-            raise EngineError(f"{url}/completions not found (HTTP 404); base_url must end in /v1")
+            raise EngineError(f"{url}/completions not found (HTTP 404); {option('base_url')} must end in /v1")
         if status == 422 or "unexpected field" in low or "extra inputs" in low or "extra_forbidden" in low:
             raise EngineError(
                 f"the server at {url} rejected the request options ({message}); it is not a {self.server} "
-                "server: pass server='transformers' or server='openai' (or 'auto')"
+                f"server: pass {option('server', 'transformers')} or {option('server', 'openai')} (or auto)"
             )
         raise _RowError(f"HTTP {status} from {url}: {message}")
 
     def _served_models(self, url: str) -> list[str]:
         try:
-            resp = self._client.get(f"{url}/models", timeout=10.0)
+            resp = self._conn.client.get(f"{url}/models", timeout=10.0)
             return [str(m.get("id")) for m in resp.json().get("data", [])]
         except Exception:  # noqa: BLE001 - only a hint for an error message
             return []
@@ -403,11 +607,11 @@ class OpenAIEngine:
 
         url = self.base_urls[0]
         try:
-            resp = self._client.get(f"{url}/models", timeout=min(self.timeout, 30.0))
+            resp = self._conn.client.get(f"{url}/models", timeout=min(self.timeout, 30.0))
         except httpx.HTTPError as exc:
             raise EngineError(
                 f"cannot reach the server at {url} ({type(exc).__name__}); start it (e.g. `vllm serve MODEL` or "
-                "`transformers serve MODEL`) or fix base_url / OPENAI_BASE_URL"
+                f"`transformers serve MODEL`) or fix {option('base_url')} / OPENAI_BASE_URL"
             ) from None
         if resp.status_code in (401, 403):
             raise EngineError(
@@ -415,8 +619,8 @@ class OpenAIEngine:
             )
         if resp.status_code >= 400:
             raise EngineError(
-                f"GET {url}/models answered HTTP {resp.status_code}; check base_url (it should end in /v1) "
-                "or pass server='vllm'|'transformers'|'openai' to skip detection"
+                f"GET {url}/models answered HTTP {resp.status_code}; check {option('base_url')} (it should end in /v1) "
+                f"or pass {option('server', 'vllm|transformers|openai')} to skip detection"
             )
         try:
             entries = resp.json().get("data", [])
@@ -515,6 +719,25 @@ def _load_tokenizer(source: Any, revision: str | None, trust_remote_code: bool) 
         raise EngineError(
             f"cannot load a tokenizer for {source!r} ({first}); pass tokenizer=<local path or hub id> for token counting"
         ) from None
+
+
+def _seconds(value: Any) -> float | None:
+    """A finite number of seconds > 0, or None."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds > 0 and not isinstance(value, bool) else None
+
+
+def _count(value: Any) -> int | None:
+    """A whole number >= 0, or None."""
+    try:
+        number = int(value)
+        whole = float(value) == number
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if whole and number >= 0 and not isinstance(value, bool) else None
 
 
 def _pad_id(tok: Any) -> int | None:

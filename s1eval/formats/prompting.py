@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from s1eval.errors import PreflightError
+from s1eval.errors import PreflightError, option
 from s1eval.formats.base import FORMATS, R1, S1, ThinkingFormat, get_format
 
 _CHATML_FALLBACK = (
@@ -62,8 +62,8 @@ def preflight(tokenizer: Any, fmt: ThinkingFormat, model_id: str = "the model") 
         others = ", ".join(f for f in FORMATS if f != fmt.name)
         raise PreflightError(
             f"the tokenizer of {model_id} encodes the end-of-thinking marker {fmt.end_marker!r} as {n} tokens, "
-            f"not one special token; use a model trained with the {fmt.name!r} format or pass format= one of: "
-            f"{others}"
+            f"not one special token; use a model trained with the {fmt.name!r} format or pass "
+            f"{option('format', others)}"
         )
     for text in (fmt.think_start, fmt.think_end):
         round_trip = tokenizer.decode(
@@ -72,7 +72,7 @@ def preflight(tokenizer: Any, fmt: ThinkingFormat, model_id: str = "the model") 
         if round_trip != text:
             raise PreflightError(
                 f"the tokenizer of {model_id} does not round-trip the delimiter {text!r} (got {round_trip!r}); "
-                f"pass the format that matches its chat template (format=s1 or format=r1)"
+                f"pass the format that matches its chat template ({option('format', 's1')} or {option('format', 'r1')})"
             )
 
 

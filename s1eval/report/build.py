@@ -34,6 +34,7 @@ from s1eval.report.tables import (
     paired_rows,
     rows_markdown,
 )
+from s1eval.runs.paths import require_writable_dir
 
 UNIT_TEXT: dict[str, str] = {
     "log2": "accuracy points per doubling of the budget",
@@ -106,8 +107,9 @@ def write_report(
 ) -> Report:
     """Read the runs under ``paths`` and write the report files into ``out_dir``."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    require_writable_dir(out, "--out")
     runs = read_runs(paths)
+    out.mkdir(parents=True, exist_ok=True)  # only once the runs were read: a failed report leaves no folder
     lb = leaderboard(runs.frame, unit=unit, bounds=bounds, resamples=resamples, seed=seed)
     bt = budget_table(runs.frame, resamples=resamples, seed=seed)
     paired = paired_against_best(runs.frame, lb, resamples=resamples, seed=seed)

@@ -9,8 +9,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from s1eval.errors import S1EvalError
-
 if TYPE_CHECKING:
     from s1eval.report.build import Report
 
@@ -73,18 +71,15 @@ def report_command(
     """Read runs (s1eval run dirs, lm-eval output dirs, Inspect .eval logs) and write a leaderboard report."""
     from s1eval.report.build import write_report
 
-    try:
-        report = write_report(
-            run_dirs,
-            out_dir,
-            title=title,
-            unit=scaling_unit,  # type: ignore[arg-type]
-            bounds=control_range,  # type: ignore[arg-type]
-            resamples=resamples,
-            seed=seed,
-        )
-    except S1EvalError as exc:
-        raise click.ClickException(str(exc)) from exc
+    report = write_report(  # an S1EvalError reaches the CLI's one-line formatter
+        run_dirs,
+        out_dir,
+        title=title,
+        unit=scaling_unit,  # type: ignore[arg-type]
+        bounds=control_range,  # type: ignore[arg-type]
+        resamples=resamples,
+        seed=seed,
+    )
     console = Console()
     print_leaderboard(report, console)
     console.print(

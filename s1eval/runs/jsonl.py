@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,19 +25,56 @@ def read_jsonl(path: Path | str, *, skip_torn_tail: bool = False) -> list[tuple[
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     lines = text.split("\n")
     rows = []
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            rows.append((lineno, json.loads(line)))
+            value = json.loads(line)
         except json.JSONDecodeError as exc:
             if skip_torn_tail and lineno == len(lines):
                 break
             raise DataError(f"{path}:{lineno}: not valid JSON ({exc.msg}); fix or remove that line") from None
+        if _SURROGATE_ESCAPE.search(line):
+            _require_encodable(value, f"{path}:{lineno}")
+        rows.append((lineno, value))
     return rows
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]", re.ASCII)
+
+
+def read_text(path: Path) -> str:
+    """A UTF-8 text file; any other encoding is a one-line error naming the file and the byte."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "save the file as UTF-8"
+        ) from None
+
+
+def _require_encodable(value: Any, where: str) -> None:
+    """A JSON string escape can spell half a UTF-16 pair ("\\ud800"), which no tokenizer or file takes."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise DataError(
+                f"{where}: a string holds a lone surrogate (an unpaired \\ud800-\\udfff escape); "
+                "fix that row's text"
+            ) from None
+    elif isinstance(value, dict):
+        for item in value.values():
+            _require_encodable(item, where)
+    elif isinstance(value, list):
+        for item in value:
+            _require_encodable(item, where)
 
 
 def cut_torn_tail(path: Path | str) -> None:

@@ -21,7 +21,10 @@ def _study_options(default_out: str, default_extensions: int) -> Callable:
                 help="Comma list: aime24, math500, gpqa_diamond, rows.jsonl, or NAME=PATH (e.g. gpqa_diamond=gpqa.csv).",
             ),
             click.option(
-                "--limit", type=int, default=None, help="Only the first N questions of each benchmark."
+                "--limit",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Only the first N questions of each benchmark.",
             ),
             click.option(
                 "--max-thinking-tokens", type=int, required=True, help="Thinking budget of every run."
@@ -40,7 +43,11 @@ def _study_options(default_out: str, default_extensions: int) -> Callable:
                 ),
             ),
             click.option(
-                "--samples", type=int, default=1, show_default=True, help="Samples per question (avg@k)."
+                "--samples",
+                type=click.IntRange(min=1),
+                default=1,
+                show_default=True,
+                help="Samples per question (avg@k).",
             ),
             click.option(
                 "--temperature", type=float, default=None, help="Sampling temperature (default: greedy)."

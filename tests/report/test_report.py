@@ -75,11 +75,14 @@ def test_cli_prints_the_leaderboard_and_writes_files(mixed_runs, tmp_path: Path)
     assert (out / "index.html").is_file()
 
 
-def test_cli_reports_data_errors_in_one_line(tmp_path: Path):
+def test_cli_reports_data_errors_in_one_line(tmp_path: Path, capsys):
+    from s1eval.cli import main
+
     (tmp_path / "empty").mkdir()
-    result = CliRunner().invoke(report_command, [str(tmp_path / "empty"), "--out", str(tmp_path / "o")])
-    assert result.exit_code == 1
-    assert "Error: " in result.output and "Traceback" not in result.output
+    assert main(["report", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "o").exists()  # a failed report leaves no empty folder behind
 
 
 def test_python_dash_m_entry_point():

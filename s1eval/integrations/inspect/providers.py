@@ -35,6 +35,7 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 from s1eval.engines.base import Engine, GenerationRequest, SamplingParams
 from s1eval.errors import ConfigError
 from s1eval.formats.prompting import single_token_id
+from s1eval.integrations.inspect._errors import inspect_user_errors
 from s1eval.integrations.inspect._names import qualified
 from s1eval.integrations.inspect.batcher import DEFAULT_JOIN_WINDOW_S, EngineBatcher
 
@@ -63,7 +64,8 @@ class S1EngineAPI(ModelAPI):
         super().__init__(model_name=model_name, base_url=base_url, api_key=api_key, config=config)
         self.format_name: str = str(model_args.pop("format", "auto"))
         join_window = float(model_args.pop("join_window_s", DEFAULT_JOIN_WINDOW_S))
-        self.engine: Engine = self.create_engine(model_name, model_args)
+        with inspect_user_errors():  # a bad -M option or model path: one line, as Inspect's own errors
+            self.engine: Engine = self.create_engine(model_name, model_args)
         self.batcher = EngineBatcher(self.engine, join_window_s=join_window)
 
     def create_engine(self, model_name: str, options: dict[str, Any]) -> Engine:

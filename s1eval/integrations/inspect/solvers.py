@@ -38,40 +38,18 @@ from inspect_ai.model._generate_config import active_generate_config
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from s1eval.control.base import ControlResult
-from s1eval.control.methods import PreparedMethod, get_method, prepare_method
+from s1eval.control.methods import PreparedMethod, get_method, parse_budgets, prepare_method, resolve_settings
 from s1eval.control.seeds import sample_seed
-from s1eval.errors import ConfigError
+from s1eval.data.problem import CHOICE_LETTERS
+from s1eval.errors import ConfigError, option
+from s1eval.integrations.inspect._errors import inspect_user_errors
 from s1eval.integrations.inspect._names import qualified
 from s1eval.integrations.inspect.batcher import EngineBatcher
+from s1eval.scoring.extract import extract_answer
 
 THINKING_TAIL_CHARS = 4000
 """How much of each swept budget's thinking is kept for scoring (where an answer is looked for)."""
 _SAMPLING_FROM_CONFIG = ("temperature", "top_p", "top_k", "frequency_penalty", "presence_penalty")
-_SWEEP_SETS_BUDGET = ("bf", "tcc", "scc", "tcc+bf", "scc+bf", "rs")
-"""Methods whose budgets are thinking tokens: a sweep's largest budget is their max_thinking_tokens."""
-
-
-def parse_budgets(value: str | int | Sequence[Any] | None) -> list[Any] | None:
-    """'512,1024' or [512, 1024] -> [512, 1024]; non-numeric values (CCC classes) stay strings."""
-    if value is None or value == "":
-        return None
-    parts = (
-        value.split(",")
-        if isinstance(value, str)
-        else (list(value) if isinstance(value, Sequence) else [value])
-    )
-    out: list[Any] = []
-    for part in parts:
-        text = str(part).strip()
-        if not text:
-            continue
-        try:
-            out.append(int(text))
-        except ValueError:
-            out.append(text)
-    if not out:
-        raise ConfigError("budgets is empty; give e.g. budgets=512,1024,2048")
-    return out
 
 
 def engine_batcher(model: Any = None) -> EngineBatcher:
@@ -105,15 +83,16 @@ def control(
       system: System prompt; default: the sample's system message, else the format's default.
       **settings: Any other setting of the method (num_extensions, extension_strings, max_answer_tokens, ...).
     """
-    chosen = get_method(method)  # an unknown method fails when the task is built, not per sample
-    sweep = parse_budgets(budgets)
+    with inspect_user_errors():  # a wrong setting fails when the task is built, not per sample
+        chosen = get_method(method)
+        sweep = _check_at_build(chosen, max_thinking_tokens, parse_budgets(budgets), settings)
     prepared: dict[tuple[int, str], PreparedMethod] = {}
 
     def prepare(batcher: EngineBatcher, fmt_default: str, config: GenerateConfig) -> PreparedMethod:
         key = (id(batcher), config.model_dump_json(exclude_none=True))  # per engine and generate settings
         if key not in prepared:
             values = _settings(chosen, max_thinking_tokens, sweep, settings, config)
-            prepared[key] = prepare_method(batcher.engine, chosen.name, values, format or fmt_default)
+            prepared[key] = prepare_method(batcher.engine, chosen.name, values, format or fmt_default, sweep)
         return prepared[key]
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
@@ -121,7 +100,7 @@ def control(
         batcher = engine_batcher(model)
         config = model.config.merge(active_generate_config())
         ready = prepare(batcher, getattr(model.api, "format_name", "auto"), config)
-        question = state.user_prompt.text
+        question = question_with_choices(state)
         sys_text = system if system is not None else _system_message(state)
         # Inspect's epochs count from 1; repeat 0 is the first, as in `s1eval eval --samples`
         seed = sample_seed(config.seed, state.sample_id, state.epoch - 1)
@@ -135,34 +114,76 @@ def control(
         per_x = {x: results[0] for x, results in (await batcher.run_sync(run)).items()}
         primary = reported_x(per_x, ready.budgets(sweep))
         record(state, str(model), ready, per_x, primary)
+        mark_choices(state, per_x[primary].answer)
         _record_usage(model, state.output.usage)
         return state
 
     return solve
 
 
+def question_with_choices(state: TaskState) -> str:
+    """The question the model sees; a multiple-choice sample (`Sample.choices`, as inspect_evals builds them)
+    gets its options as "A) ..." lines, as s1eval's GPQA prompt has them, unless its text already lists them."""
+    question = state.user_prompt.text
+    options = [c.value for c in state.choices] if state.choices else []
+    if not options or all(f"{CHOICE_LETTERS[i]}) {v}" in question for i, v in enumerate(options)):
+        return question
+    lines = [f"{CHOICE_LETTERS[i]}) {value}" for i, value in enumerate(options)]
+    return question.rstrip() + "\n\n" + "\n".join(lines)
+
+
+def mark_choices(state: TaskState, answer: str) -> None:
+    """Mark the choice the answer names, so Inspect's `choice()` scorer reads it (what `multiple_choice()` does
+    after its own generate); the letter is found by s1eval's GPQA extractor."""
+    if not state.choices:
+        return
+    letter = extract_answer(answer, "gpqa")
+    for i in range(len(state.choices)):
+        state.choices.mark_choice(i, letter == CHOICE_LETTERS[i])
+
+
+def _check_at_build(
+    method: Any, budget: int | None, sweep: list[Any] | None, settings: dict[str, Any]
+) -> list[Any] | None:
+    """Validate the solver's settings and x values when the task is built; the budget may still come from
+    --reasoning-tokens (known per generate config), so a missing one is only checked then."""
+    values = dict(settings)
+    if budget is not None:
+        values["max_thinking_tokens"] = budget
+    fields = {f.name: f for f in dataclasses.fields(method.config_class)}
+    needs = fields.get("max_thinking_tokens")
+    if (
+        needs is not None
+        and needs.default is dataclasses.MISSING
+        and not sweep
+        and "max_thinking_tokens" not in values
+    ):
+        values["max_thinking_tokens"] = 1  # a stand-in, so the other settings are checked now
+    return resolve_settings(method.name, values, sweep).budgets
+
+
 def _settings(
     method: Any, budget: int | None, sweep: list[Any] | None, settings: dict[str, Any], config: GenerateConfig
 ) -> dict[str, Any]:
-    """The method's settings: the solver's, the budget (solver arg, largest of a sweep, --reasoning-tokens), and
-    sampling from the generate config where the method samples."""
+    """The method's settings: the solver's, the budget (solver arg, else --reasoning-tokens when no sweep
+    gives it), and sampling from the generate config where the method samples."""
     fields = {f.name: f for f in dataclasses.fields(method.config_class)}
     values = dict(settings)
     if budget is not None:
         values["max_thinking_tokens"] = budget
-    elif "max_thinking_tokens" in fields and "max_thinking_tokens" not in values and "budget" not in values:
-        numeric = [b for b in sweep or [] if isinstance(b, int)]
-        chosen = (
-            max(numeric) if numeric and method.name in _SWEEP_SETS_BUDGET else None
-        ) or config.reasoning_tokens
-        required = fields["max_thinking_tokens"].default is dataclasses.MISSING
-        if chosen is not None:
-            values["max_thinking_tokens"] = chosen
-        elif required:
+    elif "max_thinking_tokens" in fields and not sweep and "budget" not in values:
+        if "max_thinking_tokens" not in values and config.reasoning_tokens is not None:
+            values["max_thinking_tokens"] = config.reasoning_tokens
+        elif (
+            "max_thinking_tokens" not in values
+            and fields["max_thinking_tokens"].default is dataclasses.MISSING
+        ):
             raise ConfigError(
-                f"method {method.name!r} needs a thinking budget: pass max_thinking_tokens= to the solver "
-                "(-T max_thinking_tokens=4000 for the s1eval tasks) or --reasoning-tokens 4000"
+                f"method {method.name!r} needs a thinking budget: {option('max_thinking_tokens', '4000')} "
+                "(or Inspect's --reasoning-tokens 4000)"
             )
+    if "max_answer_tokens" in fields and "max_answer_tokens" not in values and config.max_tokens is not None:
+        values["max_answer_tokens"] = config.max_tokens  # Inspect's --max-tokens caps the answer phase
     if "sampling" in fields:
         for key in _SAMPLING_FROM_CONFIG:
             if key not in values and getattr(config, key) is not None:

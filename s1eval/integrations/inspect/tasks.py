@@ -19,6 +19,7 @@ from inspect_ai.solver import Solver
 
 from s1eval.data import Problem, data_hash, format_question, load_benchmark
 from s1eval.errors import ConfigError, require_positive
+from s1eval.integrations.inspect._errors import inspect_user_errors
 from s1eval.integrations.inspect.scorers import (
     aime_answer,
     answer,
@@ -103,8 +104,57 @@ def benchmark_task(
     format: str | None = None,
     **settings: Any,
 ) -> Task:
-    """An Inspect Task for a benchmark run with one s1eval method (see tasks/*.py for the -T options)."""
+    """An Inspect Task for a benchmark run with one s1eval method (see tasks/*.py for the -T options).
+
+    Every setting is checked here, when Inspect builds the task: a mistake is one line, before any model loads."""
+    with inspect_user_errors():
+        return _benchmark_task(
+            benchmark,
+            data_path=data_path,
+            method=method,
+            max_thinking_tokens=max_thinking_tokens,
+            budgets=budgets,
+            num_extensions=num_extensions,
+            extension_string=extension_string,
+            max_answer_tokens=max_answer_tokens,
+            epochs=epochs,
+            limit=limit,
+            shuffle_seed=shuffle_seed,
+            system=system,
+            format=format,
+            **settings,
+        )
+
+
+def _benchmark_task(
+    benchmark: str,
+    *,
+    data_path: str | None,
+    method: str,
+    max_thinking_tokens: int | None,
+    budgets: str | Sequence[Any] | None,
+    num_extensions: int | None,
+    extension_string: str | None,
+    max_answer_tokens: int | None,
+    epochs: int,
+    limit: int | None,
+    shuffle_seed: int,
+    system: str | None,
+    format: str | None,
+    **settings: Any,
+) -> Task:
     require_positive("epochs", epochs, "Give the number of samples per question, e.g. -T epochs=8.")
+    solver = method_solver(  # the settings first: a typo is reported before any file is read
+        method,
+        max_thinking_tokens=max_thinking_tokens,
+        budgets=budgets,
+        num_extensions=num_extensions,
+        extension_string=extension_string,
+        max_answer_tokens=max_answer_tokens,
+        system=system,
+        format=format,
+        **settings,
+    )
     data_path = resolve_data_path(data_path)
     problems = load_benchmark(benchmark, data_path, limit=limit, seed=shuffle_seed)
     if not problems:
@@ -112,17 +162,7 @@ def benchmark_task(
     kinds = {p.kind for p in problems}
     return Task(
         dataset=MemoryDataset([problem_sample(p) for p in problems], name=benchmark, location=data_path),
-        solver=method_solver(
-            method,
-            max_thinking_tokens=max_thinking_tokens,
-            budgets=budgets,
-            num_extensions=num_extensions,
-            extension_string=extension_string,
-            max_answer_tokens=max_answer_tokens,
-            system=system,
-            format=format,
-            **settings,
-        ),
+        solver=solver,
         scorer=benchmark_scorer(kinds.pop() if len(kinds) == 1 else None),
         epochs=Epochs(epochs, [avg_at_k(), maj_at_k()]) if epochs > 1 else None,
         metadata={

@@ -57,12 +57,13 @@ def lm_eval_command(args: tuple[str, ...]) -> None:
     Example: s1eval lm-eval --model s1_bf --model_args pretrained=simplescaling/s1.1-32B,max_thinking_tokens=8000
     --tasks s1_aime24 --log_samples --output_path out/
     """
-    from s1eval.engines.base import EngineError
+    from s1eval.errors import S1EvalError, render_error
 
     try:
         run_lm_eval(args)
-    except EngineError as exc:
-        raise click.ClickException(str(exc)) from None
+    except S1EvalError as exc:  # spelled as lm-eval's options, not s1eval's
+        click.echo(render_error(exc, "lm_eval"), err=True)
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":

@@ -57,6 +57,21 @@ class S1MethodLM(LM):
         self.chat = ChatPrompts(self.engine.tokenizer, self.fmt, self.model_name)
 
     # ------------------------------------------------------------------ construction
+    @classmethod
+    def create_from_arg_string(cls, arg_string: str, additional_config: dict | None = None) -> S1MethodLM:
+        """lm-eval's constructor route; a key in --model_args (batch_size=8, as users pass it to
+        `--model hf`) wins over the same key from lm-eval's own flags instead of a TypeError."""
+        from lm_eval.utils import simple_parse_args_string
+
+        return cls.create_from_arg_obj(simple_parse_args_string(arg_string), additional_config)
+
+    @classmethod
+    def create_from_arg_obj(
+        cls, arg_dict: dict[str, Any], additional_config: dict | None = None
+    ) -> S1MethodLM:
+        extra = {k: v for k, v in (additional_config or {}).items() if v is not None and k not in arg_dict}
+        return cls(**arg_dict, **extra)
+
     def _config(self, settings: dict[str, Any]) -> Any:
         fields = dataclasses.fields(self.method.config_class)
         missing = [

@@ -86,13 +86,15 @@ def install_cli_errors(force: bool = False) -> None:
     """
     if not (force or _is_lm_eval_cli()) or getattr(sys.excepthook, "__s1eval__", False):
         return
+    from s1eval.errors import render_error
+
     previous = sys.excepthook
 
     def hook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
         if is_user_error(exc):
             prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "lm-eval"
             prog = "lm-eval" if prog == "__main__.py" else prog
-            print(f"{prog}: error: {exc}", file=sys.stderr)
+            print(f"{prog}: {render_error(exc, 'lm_eval')}", file=sys.stderr)
             return
         previous(exc_type, exc, tb)
 

@@ -77,7 +77,17 @@ def in_budget_share(ledgers: list[Any]) -> float:
     """Aggregation of the `s1_ledger` metric: the share of samples whose thinking stayed within its budget.
 
     lm-eval aggregates every per-sample metric to a number; the ledger dicts themselves stay in the samples
-    log. A sample without a budget (an uncapped method) counts as within it; rows without a ledger are skipped.
+    log. What is compared depends on what the ledger's budget is:
+
+    - a number of thinking tokens (bf, tcc, scc, rs and their variants): the sample's `thinking_tokens`
+      against its `budget`; a sample without a budget (an uncapped method) counts as within it;
+    - a ledger over several model samples (`vote`, whose budget is n, the number of samples): each sample's
+      thinking (`sample_thinking_tokens`) against the per-sample cap (`sample_budget`), each sample counted
+      once; with no per-sample cap there is no token budget, and the ledger is left out;
+    - anything else, such as a class (`ccc`'s "short" / "long"): no token budget, so no "within budget"
+      share; the ledger is left out.
+
+    Rows without a ledger are skipped. NaN when no ledger has a token budget to compare with.
     """
     flat: list[dict[str, Any]] = []
     for item in ledgers:
@@ -85,7 +95,36 @@ def in_budget_share(ledgers: list[Any]) -> float:
             flat.append(item)
         elif isinstance(item, list):
             flat.extend(x for x in item if isinstance(x, dict))
-    if not flat:
-        return float("nan")
-    inside = sum(1 for x in flat if x.get("budget") is None or x.get("thinking_tokens", 0) <= x["budget"])
-    return inside / len(flat)
+    inside = total = 0
+    for ledger in flat:
+        for thinking, budget in _thinking_and_budgets(ledger):
+            total += 1
+            inside += budget is None or thinking <= budget
+    return inside / total if total else float("nan")
+
+
+def _thinking_and_budgets(ledger: dict[str, Any]) -> list[tuple[float, float | None]]:
+    """(thinking tokens, token budget or None) of each model sample a ledger covers; [] when it has no
+    budget in tokens to compare with."""
+    per_sample = ledger.get("sample_thinking_tokens")
+    if isinstance(per_sample, list):  # several samples (vote): the budget is a count of samples, not tokens
+        cap = _tokens(ledger.get("sample_budget"))
+        if cap is None:
+            return []
+        return [(float(t), cap) for t in per_sample if _tokens(t) is not None]
+    if ledger.get("method") == "vote":  # a vote ledger without its samples' record: nothing to compare
+        return []
+    budget = ledger.get("budget")
+    if budget is None:
+        return [(float(_tokens(ledger.get("thinking_tokens", 0)) or 0), None)]
+    cap = _tokens(budget)
+    if cap is None:  # a class ("short" / "long") or another non-token budget
+        return []
+    return [(float(_tokens(ledger.get("thinking_tokens", 0)) or 0), cap)]
+
+
+def _tokens(value: Any) -> float | None:
+    """A token count as a number, or None when `value` is not one (a class name, a bool, a missing value)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)

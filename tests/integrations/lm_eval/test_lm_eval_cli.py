@@ -123,7 +123,11 @@ def test_wrapper_command_with_chat_template_system_instruction_batch_and_seed(ti
     ("command", "extra", "message"),
     [
         (["lm_eval"], {"max_thinking_tokns": 8}, "unknown model arg(s) max_thinking_tokns for --model s1_bf"),
-        (["s1eval", "lm-eval"], {"max_thinking_tokens": 0}, "max_thinking_tokens must be a positive integer"),
+        (
+            ["s1eval", "lm-eval"],
+            {"max_thinking_tokens": 0},
+            "max_thinking_tokens= in --model_args must be a positive integer",
+        ),
     ],
 )
 def test_bad_model_args_fail_with_one_line(tiny_model_path, tmp_path, command, extra, message):
