@@ -21,7 +21,7 @@ OPTION_SPELLINGS: dict[str, dict[str, str | None]] = {
         "lm_eval": "max_thinking_tokens={} in --model_args",
         "inspect": "-T max_thinking_tokens={}",
     },
-    "budgets": {"cli": "--budgets {}", "lm_eval": None, "inspect": "-T budgets={}"},
+    "budgets": {"cli": "--budgets {}", "lm_eval": "at={} in --model_args", "inspect": "-T budgets={}"},
     "max_answer_tokens": {
         "cli": "--max-answer-tokens {}",
         "lm_eval": "max_answer_tokens={} in --model_args",

@@ -234,6 +234,7 @@ def test_outputs_that_cannot_be_written_are_refused_before_the_model_runs(work, 
 
 
 LM_EVAL_ROWS = [
+    ("ccc class", "at=medium,max_tokens=8", "s1_aime24", ["at=short in --model_args"], "s1_ccc"),
     ("budget 0", "max_thinking_tokens=0", "s1_aime24", ["max_thinking_tokens= in --model_args"]),
     (
         "temperature",
@@ -248,16 +249,20 @@ LM_EVAL_ROWS = [
 
 
 @pytest.mark.parametrize(
-    ("args", "task", "expected"), [r[1:] for r in LM_EVAL_ROWS], ids=[r[0] for r in LM_EVAL_ROWS]
+    ("args", "task", "expected", "model"),
+    [(*r[1:4], r[4] if len(r) > 4 else "s1_bf") for r in LM_EVAL_ROWS],
+    ids=[r[0] for r in LM_EVAL_ROWS],
 )
-def test_lm_eval_refuses_bad_model_args_in_lm_eval_spelling(tiny_model_path, tmp_path, args, task, expected):
+def test_lm_eval_refuses_bad_model_args_in_lm_eval_spelling(
+    tiny_model_path, tmp_path, args, task, expected, model
+):
     env_gpqa = os.environ.pop("S1EVAL_GPQA_PATH", None)
     try:
         proc = _run(
             [
                 str(BIN / "lm_eval"),
                 "--model",
-                "s1_bf",
+                model,
                 "--model_args",
                 f"pretrained={tiny_model_path},{args}",
                 "--tasks",
@@ -308,6 +313,11 @@ INSPECT_ROWS = [
     ("budget 0", ["-T", "max_thinking_tokens=0"], ["-T max_thinking_tokens="]),
     ("budget word", ["-T", "budgets=4,abc"], ["'abc' is not one", "-T budgets="]),
     ("dtype", ["-T", "max_thinking_tokens=4", "-M", "dtype=float17"], ["-M dtype="]),
+    (
+        "temperature",
+        ["-T", "max_thinking_tokens=4", "--temperature", "-1"],
+        ["--temperature -1", "must be >= 0"],
+    ),
 ]
 
 

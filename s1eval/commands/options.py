@@ -24,7 +24,7 @@ class BudgetType(click.ParamType):
         text = str(value).strip().lower()
         if text == "auto":
             return "auto"
-        if text.isdigit() and int(text) > 0:
+        if text.isascii() and text.isdecimal() and int(text) > 0:
             return int(text)
         self.fail(f"{value!r} is not a positive number of tokens or auto", param, ctx)
 

@@ -716,9 +716,9 @@ def check_context(
                 )
             raise ConfigError(
                 f"{which} does not fit the model's context: {len(ids)} prompt + {budget} thinking + {forced} "
-                f"forced + {max_answer_tokens} answer tokens = {need} > {length} positions; lower "
-                f"{option('max_thinking_tokens')} or {option('max_answer_tokens')}, or use "
-                f"{option('max_thinking_tokens', 'auto')} (what fits)"
+                f"forced + {max_answer_tokens} answer tokens = {need} > {length} positions; lower the thinking "
+                f"budget ({option('max_thinking_tokens')}, or the largest of {option('budgets')}) or "
+                f"{option('max_answer_tokens')} (bf also takes {option('max_thinking_tokens', 'auto')}: what fits)"
             )
 
 

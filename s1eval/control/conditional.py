@@ -337,9 +337,7 @@ class ConditionalMethod(RegisteredMethod):
 
     x_choices: ClassVar[tuple[str, ...]] = ("short", "long")
 
-    @property
-    def sweep_sets_cap(self) -> bool:  # type: ignore[override]
-        return self.hard_cap
+    sweep_sets_cap: ClassVar[bool] = False  # each budget is its own job with its own cap (+bf too)
 
     def default_budgets(self, config: Any) -> list[Any]:
         if self.unit == "class":

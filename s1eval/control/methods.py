@@ -195,13 +195,13 @@ class RegisteredMethod:
             if text.lower() not in self.x_choices:
                 raise ConfigError(
                     f"{self.name}'s x values are the classes {', '.join(self.x_choices)}, not {text!r}; give "
-                    f"e.g. {option('budgets', ','.join(self.x_choices))}"
+                    f"e.g. {option('budgets', self.x_choices[0])}"
                 )
             return text.lower()
         if self.accepts_auto and text.lower() == AUTO:
             return AUTO
         what = "thinking tokens" if self.x_unit == "tokens" else "numbers of samples"
-        example = "512,1024,2048" if self.x_unit == "tokens" else "1,2,4,8,16"
+        example = "1024" if self.x_unit == "tokens" else "8"
         try:
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError(value)
@@ -371,7 +371,7 @@ def resolve_settings(
 ) -> ResolvedSettings:
     """Check a method name, its settings and its x values before anything expensive (a model load) happens.
 
-    A sweep of a capped method (bf, tcc+bf, scc+bf: `sweep_sets_cap`) thinks once, up to its largest budget:
+    A sweep of a method that thinks once for all its budgets (bf: `sweep_sets_cap`) goes up to the largest:
     that budget is its `max_thinking_tokens` when none is given, and a smaller one is refused, not ignored.
     A method that runs each budget on its own (tcc, scc, rs) refuses `max_thinking_tokens` beside budgets."""
     chosen = get_method(method)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-CHOICE_LETTERS = "ABCDEFGHIJ"
+from s1eval.scoring.extract import CHOICE_LETTERS
 
 
 @dataclass(frozen=True)

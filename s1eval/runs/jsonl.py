@@ -25,7 +25,14 @@ def read_jsonl(path: Path | str, *, skip_torn_tail: bool = False) -> list[tuple[
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    text = read_text(path)
+    data = path.read_bytes()
+    if skip_torn_tail and data and not data.endswith(b"\n"):
+        cut = data.rfind(b"\n") + 1
+        try:
+            data[cut:].decode("utf-8")
+        except UnicodeDecodeError:  # a kill in the middle of a multi-byte character
+            data = data[:cut]
+    text = decode_text(data, path)
     lines = text.split("\n")
     rows = []
     for lineno, line in enumerate(lines, start=1):
@@ -48,7 +55,11 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]", re.ASCII)
 
 def read_text(path: Path) -> str:
     """A UTF-8 text file; any other encoding is a one-line error naming the file and the byte."""
-    data = path.read_bytes()
+    return decode_text(path.read_bytes(), path)
+
+
+def decode_text(data: bytes, path: Path) -> str:
+    """`data` (read from `path`) as UTF-8, with a one-line error naming the file, line and byte otherwise."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -12,7 +12,10 @@ from s1eval.errors import ConfigError
 def require_writable_dir(path: Path | str, flag: str) -> None:
     """Refuse a directory that cannot be created or written (probed with a temp file, which works as root too);
     a directory created only for the probe is removed again, so a refused command leaves nothing behind."""
-    why = _unwritable(Path(path))
+    try:
+        why = _unwritable(Path(path))
+    except OSError as exc:  # a folder on the way that cannot be entered
+        why = exc.strerror or type(exc).__name__
     if why:
         raise ConfigError(f"{flag} {path} cannot be written ({why}); give a folder you can write to")
 
@@ -20,11 +23,14 @@ def require_writable_dir(path: Path | str, flag: str) -> None:
 def require_writable_file(path: Path | str, flag: str) -> None:
     """Refuse an output file whose folder cannot be written, or that exists and is read-only or a folder."""
     path = Path(path)
-    if path.is_dir():
-        raise ConfigError(f"{flag} {path} is a folder; give a file name such as {path / 'out.jsonl'}")
-    why = _unwritable(path.parent)
-    if not why and path.exists() and not os.access(path, os.W_OK):
-        why = "read-only"
+    try:
+        if path.is_dir():
+            raise ConfigError(f"{flag} {path} is a folder; give a file name such as {path / 'out.jsonl'}")
+        why = _unwritable(path.parent)
+        if not why and path.exists() and not os.access(path, os.W_OK):
+            why = "read-only"
+    except OSError as exc:  # a folder on the way that cannot be entered
+        why = exc.strerror or type(exc).__name__
     if why:
         raise ConfigError(f"{flag} {path} cannot be written ({why}); give a path you can write to")
 

@@ -16,6 +16,7 @@ because models restate and correct themselves):
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -25,6 +26,9 @@ KINDS: tuple[str, ...] = ("math", "aime", "integer", "gpqa")
 MAX_TEXT_CHARS = 20000
 """Only the end of a long text is searched: answers come last, and it keeps every pattern cheap."""
 GPQA_LETTERS = "ABCD"
+CHOICE_LETTERS = "ABCDEFGHIJ"
+"""Letters of multiple-choice options (s1eval.data names GPQA's choices with them; Inspect tasks may have 10)."""
+
 
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*(\{)|\\boxed\s+([^\s${}\\]+)")
 _FINAL_RE = re.compile(r"(?im)^[^\w\n]*final\s+answer[^\w\n]*?[:：][ \t]*(.*)$")
@@ -40,12 +44,20 @@ _MATH_RE = re.compile(
 _ANSWER_IS_RE = re.compile(r"(?i)\b(?:final\s+)?answer\s+(?:is|=)\s*:?\s*(.+?)(?:\.\s|\.?$|\n)", re.M)
 _INT_RE = re.compile(r"^[+-]?\d+$")
 _UNIT_TEXT_RE = re.compile(r"\\(?:text|mbox|mathrm|textbf|mathbf|textnormal|operatorname)\s*\{[^{}]*\}")
-_LETTER_PATTERNS = (
-    re.compile(r"\b(?i:answer)\s*(?i:is)?\s*[:：]?\s*\**\s*\(?\s*([A-D])\s*\)?(?![A-Za-z])"),
-    re.compile(r"\b(?i:option|choice)\s+\(?([A-D])\)?(?![A-Za-z])\s+(?i:is)\s+(?i:the\s+)?(?i:correct)"),
-    re.compile(r"\(([A-D])\)"),
-)
-_BARE_LETTER_RE = re.compile(r"^\W*([A-D])(?:\W.*)?$", re.S)
+
+
+@functools.lru_cache(maxsize=16)
+def _letter_patterns(last: str) -> tuple[tuple[re.Pattern[str], ...], re.Pattern[str], re.Pattern[str]]:
+    """The letter patterns for choices A..last (GPQA: D; Inspect multiple choice up to J)."""
+    r = f"A-{last}"
+    explicit = (
+        re.compile(rf"\b(?i:answer)\s*(?i:is)?\s*[:：]?\s*\**\s*\(?\s*([{r}])\s*\)?(?![A-Za-z])"),
+        re.compile(rf"\b(?i:option|choice)\s+\(?([{r}])\)?(?![A-Za-z])\s+(?i:is)\s+(?i:the\s+)?(?i:correct)"),
+        re.compile(rf"\(([{r}])\)"),
+    )
+    bare = re.compile(rf"^\W*([{r}])(?:\W.*)?$", re.S)
+    short = re.compile(rf"^\W*([{r}{r.lower()}])(?:\W.*)?$", re.S)
+    return explicit, bare, short
 
 
 def extract_answer(text: str, kind: str, *, explicit_only: bool = False) -> str | None:
@@ -211,13 +223,14 @@ def to_integer(candidate: str, *, allow_negative: bool) -> str | None:
     return str(number)
 
 
-def _extract_letter(text: str, explicit_only: bool = False) -> str | None:
+def _extract_letter(text: str, explicit_only: bool = False, last: str = GPQA_LETTERS[-1]) -> str | None:
+    patterns, bare, _ = _letter_patterns(last)
     boxed = last_boxed(text)
     if boxed is not None:
-        letter = letter_of(boxed)
+        letter = letter_of(boxed, last)
         if letter is not None:
             return letter
-    for pattern in _LETTER_PATTERNS[:2] if explicit_only else _LETTER_PATTERNS:
+    for pattern in patterns[:2] if explicit_only else patterns:
         matches = pattern.findall(text)
         if matches:
             return matches[-1]
@@ -225,14 +238,23 @@ def _extract_letter(text: str, explicit_only: bool = False) -> str | None:
         return None
     stripped = text.strip()
     if len(stripped) <= 40:
-        match = _BARE_LETTER_RE.match(stripped)
+        match = bare.match(stripped)
         if match:
             return match.group(1)
     return None
 
 
-def letter_of(value: str) -> str | None:
+def extract_choice_letter(text: str, num_choices: int) -> str | None:
+    """The letter (A, B, ...) of one of `num_choices` options that an answer names, or None."""
+    if not 1 <= num_choices <= len(CHOICE_LETTERS):
+        raise ConfigError(
+            f"{num_choices} choices: s1eval names choices A to {CHOICE_LETTERS[-1]} (at most 10)"
+        )
+    return _extract_letter(text[-MAX_TEXT_CHARS:], last=CHOICE_LETTERS[num_choices - 1])
+
+
+def letter_of(value: str, last: str = GPQA_LETTERS[-1]) -> str | None:
     """The choice letter a short answer names ("C", "(c)", "\\text{(C)}", "C) 42 K"), or None."""
     value = _UNIT_TEXT_RE.sub(lambda m: m.group(0)[m.group(0).index("{") + 1 : -1], value).strip()
-    match = re.match(r"^\W*([A-Da-d])(?:\W.*)?$", value, re.S)
+    match = _letter_patterns(last)[2].match(value)
     return match.group(1).upper() if match else None

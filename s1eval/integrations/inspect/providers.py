@@ -64,7 +64,8 @@ class S1EngineAPI(ModelAPI):
         super().__init__(model_name=model_name, base_url=base_url, api_key=api_key, config=config)
         self.format_name: str = str(model_args.pop("format", "auto"))
         join_window = float(model_args.pop("join_window_s", DEFAULT_JOIN_WINDOW_S))
-        with inspect_user_errors():  # a bad -M option or model path: one line, as Inspect's own errors
+        with inspect_user_errors():  # a bad -M option, model path or sampling value: one line, before a load
+            sampling_from_config(config)  # --temperature -1, --top-p 5 are refused here, not per sample
             self.engine: Engine = self.create_engine(model_name, model_args)
         self.batcher = EngineBatcher(self.engine, join_window_s=join_window)
 

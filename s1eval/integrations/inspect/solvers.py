@@ -40,12 +40,11 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from s1eval.control.base import ControlResult
 from s1eval.control.methods import PreparedMethod, get_method, parse_budgets, prepare_method, resolve_settings
 from s1eval.control.seeds import sample_seed
-from s1eval.data.problem import CHOICE_LETTERS
 from s1eval.errors import ConfigError, option
 from s1eval.integrations.inspect._errors import inspect_user_errors
 from s1eval.integrations.inspect._names import qualified
 from s1eval.integrations.inspect.batcher import EngineBatcher
-from s1eval.scoring.extract import extract_answer
+from s1eval.scoring.extract import CHOICE_LETTERS, extract_choice_letter
 
 THINKING_TAIL_CHARS = 4000
 """How much of each swept budget's thinking is kept for scoring (where an answer is looked for)."""
@@ -134,10 +133,10 @@ def question_with_choices(state: TaskState) -> str:
 
 def mark_choices(state: TaskState, answer: str) -> None:
     """Mark the choice the answer names, so Inspect's `choice()` scorer reads it (what `multiple_choice()` does
-    after its own generate); the letter is found by s1eval's GPQA extractor."""
+    after its own generate); the letter is found by s1eval's letter extractor, for up to 10 options."""
     if not state.choices:
         return
-    letter = extract_answer(answer, "gpqa")
+    letter = extract_choice_letter(answer, len(state.choices))
     for i in range(len(state.choices)):
         state.choices.mark_choice(i, letter == CHOICE_LETTERS[i])
 

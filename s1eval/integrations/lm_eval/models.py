@@ -209,7 +209,9 @@ class S1MethodLM(LM):
         """The one x value lm-eval scores: `at=`, the method's only default, or the largest n for vote."""
         defaults = self.method.default_budgets(config)
         if self.args.at is not None:
-            return [_coerce_like(self.args.at, defaults)]
+            return self.method.x_values(
+                [self.args.at]
+            )  # checked against the method's unit, before the model loads
         if len(defaults) > 1 and self.METHOD != "vote":
             raise ConfigError(
                 f"{self.model_name} reports one setting per run; pass at=<one of {', '.join(map(str, defaults))}> "
@@ -292,16 +294,6 @@ def question_keys(requests: Sequence[Any]) -> tuple[list[str], list[int]]:
         repeats.append(seen.get(qid, 0))
         seen[qid] = seen.get(qid, 0) + 1
     return ids, repeats
-
-
-def _coerce_like(value: Any, examples: Sequence[Any]) -> Any:
-    """`at=` arrives as a string or number; match the type of the method's own x values."""
-    if examples and isinstance(examples[0], int) and not isinstance(value, int):
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"at={value!r} must be an integer for this method") from None
-    return value
 
 
 def _jsonable(value: Any) -> Any:
