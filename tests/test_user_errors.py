@@ -101,7 +101,6 @@ GENERATE_ROWS = [
     ("budget past the context", ["--max-thinking-tokens", "5000"], ["does not fit", "--max-thinking-tokens"]),
     ("unknown format", ["--max-thinking-tokens", "8", "--format", "llama"], ["unknown thinking format"]),
     ("unknown setting", ["--max-thinking-tokens", "8", "--set", "bogus=1"], ["unknown setting(s) bogus"]),
-    ("no budget", [], ["needs max_thinking_tokens", "--max-thinking-tokens"]),
     (
         "unreachable server",
         [

@@ -114,8 +114,9 @@ def record_answer(ledger: Ledger, res: GenerationResult, prefix: str, capped: bo
 class BudgetForcingConfig:
     """Settings of one budget-forcing run (the budget is in generated thinking tokens)."""
 
-    max_thinking_tokens: int | str
-    """A token budget, or "auto": up to the context length (see `resolve_auto_budgets`)."""
+    max_thinking_tokens: int | str = AUTO
+    """A token budget, or "auto" (the default, as in the s1 reference): up to the context length minus the prompt,
+    the forced delimiter and `max_answer_tokens` (see `resolve_auto_budgets`)."""
     num_extensions: int = 0
     min_thinking_tokens: int | None = None
     extension_strings: tuple[str, ...] = ("Wait",)

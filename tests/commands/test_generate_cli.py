@@ -83,7 +83,6 @@ def test_generate_sweep_writes_one_row_per_id_and_budget_and_resumes(tiny_model_
         (["--max-thinking-tokens", "0"], "'0' is not a positive number of tokens"),
         (["--max-thinking-tokens", "8", "--format", "llama"], "unknown thinking format"),
         (["--max-thinking-tokens", "8", "--set", "bogus=1"], "unknown setting(s) bogus"),
-        ([], "needs max_thinking_tokens"),
     ],
 )
 def test_bad_settings(tiny_model_path, prompts, tmp_path, extra, expected):

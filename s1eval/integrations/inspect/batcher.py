@@ -206,6 +206,8 @@ class BatchedEngine:
         self.model_id = engine.model_id
         self.tokenizer = engine.tokenizer
         self.max_batch_size = getattr(engine, "max_batch_size", None)
+        self.context_length = _context_length(engine)
+        """The backend's context length (what `max_thinking_tokens="auto"` and the context check read)."""
 
     def describe(self) -> dict[str, Any]:
         return self._batcher.engine.describe()
@@ -214,3 +216,13 @@ class BatchedEngine:
         if not requests:
             return []
         return anyio.from_thread.run(self._batcher.submit, self._session, list(requests))
+
+
+def _context_length(engine: Engine) -> int | None:
+    from s1eval.control.budget_forcing import engine_context_length
+    from s1eval.errors import ConfigError
+
+    try:
+        return engine_context_length(engine)
+    except ConfigError:  # a server that does not say: the server refuses a request that is too long
+        return None

@@ -12,7 +12,8 @@ What a sample ends with:
   budget's ledger and answer, which the s1eval scorers score one by one;
 - an info event in the transcript with the ledger, so `inspect view` shows it beside the messages.
 
-Budget settings are solver arguments; `max_thinking_tokens` defaults to `--reasoning-tokens`. Sampling
+Budget settings are solver arguments; `max_thinking_tokens` defaults to `--reasoning-tokens`, else to the
+method's own default (bf: `auto`, thinking up to the context length, as the s1 reference does). Sampling
 comes from Inspect's generate config (`--temperature`, `--top-p`, ...; none given means greedy).
 """
 
@@ -40,7 +41,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from s1eval.control.base import ControlResult
 from s1eval.control.methods import PreparedMethod, get_method, parse_budgets, prepare_method, resolve_settings
 from s1eval.control.seeds import sample_seed
-from s1eval.errors import ConfigError, option
+from s1eval.errors import ConfigError
 from s1eval.integrations.inspect._errors import inspect_user_errors
 from s1eval.integrations.inspect._names import qualified
 from s1eval.integrations.inspect.batcher import EngineBatcher
@@ -76,7 +77,7 @@ def control(
 
     Args:
       method: A name from s1eval's method registry.
-      max_thinking_tokens: The thinking budget; defaults to --reasoning-tokens.
+      max_thinking_tokens: The thinking budget; defaults to --reasoning-tokens, else the method's (bf: auto).
       budgets: Several x values ("512,1024,2048") run as one sweep; the largest is the reported result.
       format: Thinking format (s1, r1); default: the provider's -M format, else detected from the tokenizer.
       system: System prompt; default: the sample's system message, else the format's default.
@@ -144,20 +145,11 @@ def mark_choices(state: TaskState, answer: str) -> None:
 def _check_at_build(
     method: Any, budget: int | None, sweep: list[Any] | None, settings: dict[str, Any]
 ) -> list[Any] | None:
-    """Validate the solver's settings and x values when the task is built; the budget may still come from
-    --reasoning-tokens (known per generate config), so a missing one is only checked then."""
+    """Validate the solver's settings and x values when the task is built (a budget from --reasoning-tokens
+    is checked when the generate config is known)."""
     values = dict(settings)
     if budget is not None:
         values["max_thinking_tokens"] = budget
-    fields = {f.name: f for f in dataclasses.fields(method.config_class)}
-    needs = fields.get("max_thinking_tokens")
-    if (
-        needs is not None
-        and needs.default is dataclasses.MISSING
-        and not sweep
-        and "max_thinking_tokens" not in values
-    ):
-        values["max_thinking_tokens"] = 1  # a stand-in, so the other settings are checked now
     return resolve_settings(method.name, values, sweep).budgets
 
 
@@ -172,15 +164,7 @@ def _settings(
         values["max_thinking_tokens"] = budget
     elif "max_thinking_tokens" in fields and not sweep and "budget" not in values:
         if "max_thinking_tokens" not in values and config.reasoning_tokens is not None:
-            values["max_thinking_tokens"] = config.reasoning_tokens
-        elif (
-            "max_thinking_tokens" not in values
-            and fields["max_thinking_tokens"].default is dataclasses.MISSING
-        ):
-            raise ConfigError(
-                f"method {method.name!r} needs a thinking budget: {option('max_thinking_tokens', '4000')} "
-                "(or Inspect's --reasoning-tokens 4000)"
-            )
+            values["max_thinking_tokens"] = config.reasoning_tokens  # else the method's default (bf: auto)
     if "max_answer_tokens" in fields and "max_answer_tokens" not in values and config.max_tokens is not None:
         values["max_answer_tokens"] = config.max_tokens  # Inspect's --max-tokens caps the answer phase
     if "sampling" in fields:
@@ -291,7 +275,7 @@ def budget_forcing(
     """s1's budget forcing: cap the thinking at the budget, or suppress its end `num_extensions` times.
 
     Args:
-      max_thinking_tokens: Thinking budget in generated tokens (default: --reasoning-tokens).
+      max_thinking_tokens: Thinking budget in generated tokens (default: --reasoning-tokens, else auto).
       num_extensions: Times to replace the end of thinking with an extension string.
       extension_strings: "Wait", "Hmm", "Alternatively", "none", "cycle", or "A|B|C".
       min_thinking_tokens: Extend until at least this many thinking tokens.

@@ -87,7 +87,6 @@ def test_results_config_names_method_settings_and_budget(lm):
     [
         ({"max_thinking_tokens": 0}, "max_thinking_tokens must be a positive integer"),
         ({"max_thinking_tokens": 8, "max_thinking_tokns": 4}, "unknown model arg(s) max_thinking_tokns"),
-        ({}, "needs max_thinking_tokens"),
     ],
 )
 def test_bad_settings_fail_before_the_model_loads(kwargs, needle):
