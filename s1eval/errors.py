@@ -118,11 +118,13 @@ class S1EvalError(Exception):
 
     exit_code = 2
 
-    def raw_message(self) -> str:
-        return super().__str__()
+    def __init__(self, message: object = "", *args: object) -> None:
+        # args hold the Python spelling, so repr(), pickling and hosts that print args never show a marker
+        self._raw = str(message)
+        super().__init__(render_message(self._raw, "python"), *args)
 
-    def __str__(self) -> str:
-        return render_message(self.raw_message(), "python")
+    def raw_message(self) -> str:
+        return getattr(self, "_raw", None) or (str(self.args[0]) if self.args else "")
 
 
 class ConfigError(S1EvalError, ValueError):

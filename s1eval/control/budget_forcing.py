@@ -468,7 +468,7 @@ def engine_context_length(engine: Engine) -> int:
         return value
     raise ConfigError(
         f"max_thinking_tokens=auto needs the context length of engine {engine.name!r}, which it does not "
-        "report; give a number of thinking tokens instead"
+        f"report; give a number of thinking tokens instead ({option('max_thinking_tokens', 4000)})"
     )
 
 

@@ -15,10 +15,8 @@ class S1EvalInspectError(PrerequisiteError, S1EvalError):
 
     def __init__(self, exc: S1EvalError):
         S1EvalError.__init__(self, exc.raw_message())
-        from rich.text import Text
-
         self.line = render_error(exc, "inspect")
-        self.message = Text(self.line, no_wrap=True, overflow="ignore")  # Inspect prints it with rich
+        self.message = self.line  # what Inspect's exception hook prints
         self.exit_code = exc.exit_code
 
     def __str__(self) -> str:

@@ -148,6 +148,30 @@ class S1MethodLM(LM):
             }
         }
 
+    def set_cache_hook(self, cache_hook: Any) -> None:
+        """`--use_cache` keys a response by its request alone (prompt and gen_kwargs), while the budget and every
+        other method setting live in `--model_args`: a rerun at another budget would be served the first
+        budget's answers. So the cache's table is named by this model's run identity (model, engine, format,
+        method, settings, `at=`, seed): each keeps its own answers in the same file. A sampling method without
+        `seed=` in `--model_args` gets a table of its own per run (lm-eval does not cache sampled requests)."""
+        super().set_cache_hook(cache_hook)
+        dbdict = getattr(cache_hook, "dbdict", None)
+        if dbdict is not None:
+            from s1eval.integrations.lm_eval.cache import namespace_cache
+
+            namespace_cache(dbdict, self.cache_namespace())
+
+    def cache_namespace(self) -> str:
+        from s1eval.runs.identity import identity_key, run_identity
+
+        identity = run_identity(self, seed=self.args.seed) | {
+            "at": self.args.at,
+            "return_text": self.args.return_text,
+        }
+        if self.args.seed is None and not _greedy(self.config):
+            identity["run"] = random.SystemRandom().getrandbits(64)  # never served to another run
+        return f"s1eval_{self.METHOD.replace('+', '_')}_{identity_key(identity)}"
+
     # ------------------------------------------------------------------ generation
     def generate_until(self, requests: list, disable_tqdm: bool = False) -> list[str]:
         if not requests:
@@ -294,6 +318,11 @@ def question_keys(requests: Sequence[Any]) -> tuple[list[str], list[int]]:
         repeats.append(seen.get(qid, 0))
         seen[qid] = seen.get(qid, 0) + 1
     return ids, repeats
+
+
+def _greedy(config: Any) -> bool:
+    sampling = getattr(config, "sampling", None)
+    return sampling is None or sampling.greedy
 
 
 def _jsonable(value: Any) -> Any:
