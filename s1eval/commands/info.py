@@ -10,12 +10,20 @@ import click
 @click.command("methods")
 def methods_command() -> None:
     """List control methods and their settings."""
-    from s1eval.control.methods import get_method, method_names
+    from s1eval.control.methods import registered_methods
+    from s1eval.integrations.lm_eval.naming import lm_eval_name
 
-    for name in method_names():
-        method = get_method(name)
-        click.echo(f"{name}  ({method.config_class.__name__})")
-        for field in dataclasses.fields(method.config_class):
+    for info in registered_methods():
+        solver = (
+            f"s1eval/{info.inspect_solver}"
+            if info.inspect_solver
+            else f"s1eval/control -S method={info.name}"
+        )
+        click.echo(f"{info.name}  ({info.display}: {info.summary})")
+        click.echo(
+            f"    x-axis: {info.x_unit}; lm-eval: --model {lm_eval_name(info.name)}; Inspect: --solver {solver}"
+        )
+        for field in dataclasses.fields(info.config_class):
             default = (
                 "required"
                 if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING

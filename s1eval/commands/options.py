@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from s1eval.control.methods import registered_methods
 from s1eval.errors import ConfigError, RunFailed
 
 DTYPES = ("auto", "float32", "float16", "bfloat16")
@@ -116,7 +117,11 @@ def engine_options(func: Callable) -> Callable:
 def method_options(func: Callable) -> Callable:
     decorators = [
         click.option(
-            "--method", default="bf", show_default=True, help="bf, tcc, scc, ccc, rs, vote, tcc+bf, scc+bf."
+            "--method",
+            type=click.Choice([m.name for m in registered_methods()], case_sensitive=False),
+            default="bf",
+            show_default=True,
+            help="A control method of the registry (s1eval methods lists them with their settings).",
         ),
         click.option(
             "--max-thinking-tokens",

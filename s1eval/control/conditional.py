@@ -358,8 +358,36 @@ class ConditionalMethod(RegisteredMethod):
         )
 
 
-TCC = register_method(ConditionalMethod("tcc", TokenConditionalConfig))
-TCC_BF = register_method(ConditionalMethod("tcc+bf", TokenConditionalConfig, hard_cap=True))
-SCC = register_method(ConditionalMethod("scc", StepConditionalConfig, unit="steps"))
-SCC_BF = register_method(ConditionalMethod("scc+bf", StepConditionalConfig, unit="steps", hard_cap=True))
-CCC = register_method(ConditionalMethod("ccc", ClassConditionalConfig, unit="class"))
+TCC = register_method(
+    ConditionalMethod("tcc", TokenConditionalConfig),
+    display="TCC",
+    summary="token-conditional control: the prompt states the thinking-token limit",
+    lm_eval_class="S1TokenConditionalLM",
+    inspect_solver="tcc",
+)
+TCC_BF = register_method(
+    ConditionalMethod("tcc+bf", TokenConditionalConfig, hard_cap=True),
+    display="TCC+BF",
+    summary="TCC with budget forcing's hard cap at the stated budget",
+    lm_eval_class="S1TokenConditionalBFLM",
+)
+SCC = register_method(
+    ConditionalMethod("scc", StepConditionalConfig, unit="steps"),
+    display="SCC",
+    summary="step-conditional control: the prompt states a step limit (~100 tokens a step)",
+    lm_eval_class="S1StepConditionalLM",
+    inspect_solver="scc",
+)
+SCC_BF = register_method(
+    ConditionalMethod("scc+bf", StepConditionalConfig, unit="steps", hard_cap=True),
+    display="SCC+BF",
+    summary="SCC with budget forcing's hard cap at the stated budget",
+    lm_eval_class="S1StepConditionalBFLM",
+)
+CCC = register_method(
+    ConditionalMethod("ccc", ClassConditionalConfig, unit="class"),
+    display="CCC",
+    summary="class-conditional control: generic 'think short' / 'think long' prompts",
+    lm_eval_class="S1ClassConditionalLM",
+    inspect_solver="ccc",
+)

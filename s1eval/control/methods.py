@@ -50,9 +50,65 @@ class Method(Protocol):
 _REGISTRY: dict[str, Method] = {}
 
 
-def register_method(method: Method) -> Method:
+@dataclass(frozen=True)
+class MethodInfo:
+    """What every front end needs to know of a method, declared once where the method is registered.
+
+    The lm-eval model classes and entry points, the Inspect solvers, the CLI's `--method` choices, `s1eval
+    methods` and the report's labels and order are made from (or checked against, in
+    tests/test_method_registry.py) these entries."""
+
+    name: str
+    display: str
+    """How tables and plots name it (BF, TCC, TCC+BF, ...)."""
+    summary: str
+    """One line: what the method does."""
+    lm_eval_class: str
+    """The class in s1eval.integrations.lm_eval.models (model `s1_<name>`, `+` as `_`)."""
+    inspect_solver: str | None
+    """The Inspect solver `s1eval/<this>`; None: run it with `s1eval/control` and method=<name>."""
+    config_class: type
+    x_unit: str
+    sweep_sets_cap: bool
+    samples_by_default: bool
+    """Whether its default sampling is not greedy (rs, vote)."""
+
+
+_INFO: dict[str, MethodInfo] = {}
+
+
+def register_method(
+    method: Method, *, display: str, summary: str, lm_eval_class: str, inspect_solver: str | None = None
+) -> Method:
+    """Add a method to the registry with its names in every front end."""
     _REGISTRY[method.name] = method
+    sampling = getattr(method.config_class, "__dataclass_fields__", {}).get("sampling")
+    default = (
+        sampling.default_factory() if sampling is not None and callable(sampling.default_factory) else None
+    )
+    _INFO[method.name] = MethodInfo(
+        name=method.name,
+        display=display,
+        summary=summary,
+        lm_eval_class=lm_eval_class,
+        inspect_solver=inspect_solver,
+        config_class=method.config_class,
+        x_unit=getattr(method, "x_unit", "tokens"),
+        sweep_sets_cap=bool(getattr(method, "sweep_sets_cap", False)),
+        samples_by_default=default is not None and not default.greedy,
+    )
     return method
+
+
+def method_info(name: str) -> MethodInfo:
+    """The front-end names and properties of a registered method."""
+    return _INFO[get_method(name).name]
+
+
+def registered_methods() -> list[MethodInfo]:
+    """Every method, in the order they are registered (the order of tables and listings)."""
+    _load_builtin_methods()
+    return list(_INFO.values())
 
 
 def get_method(name: str) -> Method:
@@ -262,7 +318,13 @@ class BudgetForcingMethod(RegisteredMethod):
         return run_budget_sweep(engine, fmt, prompts, budgets, config, method=self.name, **options)
 
 
-register_method(BudgetForcingMethod())
+register_method(
+    BudgetForcingMethod(),
+    display="BF",
+    summary="budget forcing: cap the thinking at the budget (forced end + answer prefix), extend it with 'Wait'",
+    lm_eval_class="S1BudgetForcingLM",
+    inspect_solver="budget_forcing",
+)
 
 
 @dataclass

@@ -191,4 +191,10 @@ class RejectionSamplingMethod(RegisteredMethod):
         return run_rejection_sampling(engine, fmt, questions, budgets, config, method=self.name, **options)
 
 
-RS = register_method(RejectionSamplingMethod())
+RS = register_method(
+    RejectionSamplingMethod(),
+    display="RS",
+    summary="rejection sampling: sample (seeded tries) until the thinking fits the budget",
+    lm_eval_class="S1RejectionSamplingLM",
+    inspect_solver="rejection_sampling",
+)

@@ -298,4 +298,10 @@ class VoteMethod(RegisteredMethod):
         return run_vote(engine, fmt, questions, budgets, config, method=self.name, **options)
 
 
-VOTE = register_method(VoteMethod())
+VOTE = register_method(
+    VoteMethod(),
+    display="Vote",
+    summary="parallel scaling: N seeded samples and a majority vote over equivalent answers",
+    lm_eval_class="S1MajorityVoteLM",
+    inspect_solver="majority_vote",
+)

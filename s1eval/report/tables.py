@@ -7,18 +7,20 @@ from typing import Any
 
 import pandas as pd
 
+from s1eval.control.methods import registered_methods
 from s1eval.metrics.control import Bounds
 from s1eval.metrics.frame import budget_sort_key
 from s1eval.metrics.scaling import Unit
 from s1eval.metrics.table3 import budget_points, method_summary
 
-METHOD_ORDER: tuple[str, ...] = ("", "bf", "tcc", "tcc+bf", "scc", "scc+bf", "ccc", "rs", "vote")
-METHOD_NAMES: dict[str, str] = {"": "none", "vote": "Vote"}
-
 
 def method_name(method: str) -> str:
-    """The paper's spelling: bf -> BF, tcc+bf -> TCC+BF."""
-    return METHOD_NAMES.get(method, method.upper())
+    """The registry's display name (bf -> BF, tcc+bf -> TCC+BF, vote -> Vote); others (a study's "bf+wait1")
+    in capitals."""
+    if not method:
+        return "none"
+    names = {m.name: m.display for m in registered_methods()}
+    return names.get(method, method.upper())
 
 
 def system_name(model: str, variant: str) -> str:
@@ -28,7 +30,8 @@ def system_name(model: str, variant: str) -> str:
 
 
 def _method_rank(method: str) -> tuple[int, str]:
-    return (METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER), method)
+    order = ["", *(m.name for m in registered_methods())]  # the registry's order
+    return (order.index(method) if method in order else len(order), method)
 
 
 def _sort(frame: pd.DataFrame, extra: list[str] | None = None) -> pd.DataFrame:

@@ -24,17 +24,11 @@ from s1eval.integrations.inspect.scorers import (
     mean_thinking_tokens,
     outcome_shares,
 )
-from s1eval.integrations.inspect.solvers import (
-    budget_forcing,
-    ccc,
-    control,
-    engine_batcher,
-    majority_vote,
-    rejection_sampling,
-    scc,
-    tcc,
-)
+from s1eval.integrations.inspect.solvers import SOLVERS, control, engine_batcher
 from s1eval.integrations.inspect.tasks import benchmark_task, method_solver, problem_sample
+
+_SOLVER_NAMES = {solver.__name__: solver for solver in SOLVERS.values()}  # budget_forcing, tcc, ...
+globals().update(_SOLVER_NAMES)
 
 __all__ = [
     "BatchedEngine",
@@ -45,19 +39,14 @@ __all__ = [
     "avg_at_k",
     "benchmark_task",
     "budget_accuracy",
-    "budget_forcing",
-    "ccc",
     "control",
     "engine_batcher",
     "gpqa_answer",
     "maj_at_k",
-    "majority_vote",
     "math_answer",
     "mean_thinking_tokens",
     "method_solver",
     "outcome_shares",
     "problem_sample",
-    "rejection_sampling",
-    "scc",
-    "tcc",
+    *_SOLVER_NAMES,
 ]

@@ -39,7 +39,14 @@ from inspect_ai.model._generate_config import active_generate_config
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from s1eval.control.base import ControlResult
-from s1eval.control.methods import PreparedMethod, get_method, parse_budgets, prepare_method, resolve_settings
+from s1eval.control.methods import (
+    PreparedMethod,
+    get_method,
+    parse_budgets,
+    prepare_method,
+    registered_methods,
+    resolve_settings,
+)
 from s1eval.control.seeds import sample_seed
 from s1eval.errors import ConfigError
 from s1eval.integrations.inspect._errors import inspect_user_errors
@@ -316,12 +323,11 @@ def _named(name: str, method: str, doc: str):
     return solver(name=qualified(name))(factory)
 
 
-tcc = _named("tcc", "tcc", "Token-conditional control: the prompt states the thinking-token limit.")
-scc = _named("scc", "scc", "Step-conditional control: the prompt states a step limit (~100 tokens a step).")
-ccc = _named("ccc", "ccc", "Class-conditional control: generic 'think short' / 'think long' prompts.")
-rejection_sampling = _named(
-    "rejection_sampling", "rs", "Rejection sampling: sample until the thinking fits the budget."
-)
-majority_vote = _named(
-    "majority_vote", "vote", "Parallel scaling: N samples and a majority vote over their answers."
-)
+SOLVERS: dict[str, Any] = {"bf": budget_forcing}
+"""Method name -> its Inspect solver, one per registry entry that names one (tcc, scc, ccc,
+rejection_sampling, majority_vote, ...); the others run as `s1eval/control` with method=<name>."""
+for _info in registered_methods():
+    if _info.inspect_solver and _info.name not in SOLVERS:
+        SOLVERS[_info.name] = globals()[_info.inspect_solver] = _named(
+            _info.inspect_solver, _info.name, _info.summary[:1].upper() + _info.summary[1:] + "."
+        )

@@ -28,23 +28,7 @@ from s1eval.integrations.inspect.scorers import (
     maj_at_k,
     math_answer,
 )
-from s1eval.integrations.inspect.solvers import (
-    budget_forcing,
-    ccc,
-    control,
-    majority_vote,
-    rejection_sampling,
-    scc,
-    tcc,
-)
-
-_SOLVERS = {
-    "tcc": tcc,
-    "scc": scc,
-    "ccc": ccc,
-    "rs": rejection_sampling,
-    "vote": majority_vote,
-}
+from s1eval.integrations.inspect.solvers import SOLVERS, control
 
 
 def problem_sample(problem: Problem) -> Sample:
@@ -80,10 +64,8 @@ def method_solver(
         extra["extension_strings"] = extension_string
     if max_answer_tokens is not None:
         extra["max_answer_tokens"] = max_answer_tokens
-    if key == "bf":
-        return budget_forcing(max_thinking_tokens, budgets=budgets, format=format, system=system, **extra)
-    if key in _SOLVERS:
-        return _SOLVERS[key](max_thinking_tokens, budgets=budgets, format=format, system=system, **extra)
+    if key in SOLVERS:
+        return SOLVERS[key](max_thinking_tokens, budgets=budgets, format=format, system=system, **extra)
     return control(key, max_thinking_tokens, budgets, format, system, **extra)
 
 

@@ -20,7 +20,14 @@ from typing import Any, ClassVar
 from lm_eval.api.model import LM
 
 from s1eval.control.base import ControlResult
-from s1eval.control.methods import SAMPLING_KEYS, Method, get_method, settings_from_kwargs
+from s1eval.control.methods import (
+    SAMPLING_KEYS,
+    Method,
+    get_method,
+    method_info,
+    registered_methods,
+    settings_from_kwargs,
+)
 from s1eval.control.seeds import sample_seed
 from s1eval.errors import ConfigError
 from s1eval.integrations.lm_eval.args import ModelArgs, engine_class, split_gen_kwargs, split_model_args
@@ -208,7 +215,7 @@ class S1MethodLM(LM):
                 continue  # sampling named in --model_args is the user's choice; a task's default keeps out
             settings[key] = value
         if gen.do_sample is False and "temperature" not in self._raw_settings:
-            if self._samples_by_design():
+            if method_info(self.METHOD).samples_by_default:
                 log.warning("%s samples by design; the task's do_sample=false is ignored", self.model_name)
                 settings.pop("temperature", None)
             else:
@@ -242,14 +249,6 @@ class S1MethodLM(LM):
                 "in --model_args"
             )
         return [max(defaults)] if len(defaults) > 1 else list(defaults)
-
-    def _samples_by_design(self) -> bool:
-        """Methods whose default sampling is not greedy (majority vote, rejection sampling)."""
-        try:
-            default = self.method.config_class.__dataclass_fields__["sampling"].default_factory()
-        except (KeyError, TypeError):
-            return False
-        return not default.greedy
 
     def _run(
         self, questions: list[str], config: Any, seeds: list[int], system: str | None, progress: Any
@@ -330,86 +329,41 @@ def _jsonable(value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- one class per method
-class S1BudgetForcingLM(S1MethodLM):
-    """`s1_bf`: budget forcing (cap at max_thinking_tokens, extend with num_extensions x extension_string)."""
-
-    METHOD = "bf"
-
-
-class S1TokenConditionalLM(S1MethodLM):
-    """`s1_tcc`: the prompt states the token budget."""
-
-    METHOD = "tcc"
-
-
-class S1TokenConditionalBFLM(S1MethodLM):
-    """`s1_tcc_bf`: TCC with budget forcing's hard cap."""
-
-    METHOD = "tcc+bf"
-
-
-class S1StepConditionalLM(S1MethodLM):
-    """`s1_scc`: the prompt states a budget in steps."""
-
-    METHOD = "scc"
-
-
-class S1StepConditionalBFLM(S1MethodLM):
-    """`s1_scc_bf`: SCC with budget forcing's hard cap."""
-
-    METHOD = "scc+bf"
-
-
-class S1ClassConditionalLM(S1MethodLM):
-    """`s1_ccc`: a generic think-short / think-long instruction (pick one with at=short|long)."""
-
-    METHOD = "ccc"
-
-
-class S1RejectionSamplingLM(S1MethodLM):
-    """`s1_rs`: sample until the thinking fits the budget."""
-
-    METHOD = "rs"
-
-
-class S1MajorityVoteLM(S1MethodLM):
-    """`s1_vote`: n budget-forced samples and a majority vote over their answers."""
-
-    METHOD = "vote"
-
-
-MODEL_CLASSES: dict[str, type[S1MethodLM]] = {
-    cls.METHOD: cls
-    for cls in (
-        S1BudgetForcingLM,
-        S1TokenConditionalLM,
-        S1TokenConditionalBFLM,
-        S1StepConditionalLM,
-        S1StepConditionalBFLM,
-        S1ClassConditionalLM,
-        S1RejectionSamplingLM,
-        S1MajorityVoteLM,
+def _make_class(method: str) -> type[S1MethodLM]:
+    """The lm-eval model class of a registered method, named as the registry says (its entry point)."""
+    info = method_info(method)
+    name = info.lm_eval_class or "S1LM_" + lm_eval_name(method)[3:]
+    return type(
+        name,
+        (S1MethodLM,),
+        {
+            "METHOD": info.name,
+            "__module__": __name__,
+            "__qualname__": name,
+            "__doc__": f"`{lm_eval_name(info.name)}`: {info.summary}.",
+        },
     )
-}
+
+
+MODEL_CLASSES: dict[str, type[S1MethodLM]] = {}
+for (
+    _info
+) in registered_methods():  # S1BudgetForcingLM, S1TokenConditionalLM, ... (see pyproject's entry points)
+    MODEL_CLASSES[_info.name] = globals()[_info.lm_eval_class] = _make_class(_info.name)
 
 
 def model_class(method: str) -> type[S1MethodLM]:
-    """The LM class of a method; methods registered later (plugins) get a generated one."""
-    if method in MODEL_CLASSES:
-        return MODEL_CLASSES[method]
-    name = "S1LM_" + lm_eval_name(method)[3:]
-    cls = type(name, (S1MethodLM,), {"METHOD": method, "__module__": __name__})
-    MODEL_CLASSES[method] = cls
-    globals()[name] = cls
-    return cls
+    """The LM class of a method; a method registered after this module loaded (a plugin) gets one now."""
+    key = get_method(method).name
+    if key not in MODEL_CLASSES:
+        cls = _make_class(key)
+        MODEL_CLASSES[key] = globals()[cls.__name__] = cls
+    return MODEL_CLASSES[key]
 
 
 def __getattr__(name: str) -> Any:
-    """Lazy registry placeholders name generated classes (`S1LM_<method>`); build them on first access."""
-    if name.startswith("S1LM_"):
-        from s1eval.control.methods import method_names
-
-        for method in method_names():
-            if "S1LM_" + lm_eval_name(method)[3:] == name:
-                return model_class(method)
+    """A lazy registry placeholder may name the class of a method registered later; build it on first access."""
+    for info in registered_methods():
+        if name in (info.lm_eval_class, "S1LM_" + lm_eval_name(info.name)[3:]):
+            return model_class(info.name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,28 +16,17 @@ from pathlib import Path
 from typing import Any
 
 MODELS_MODULE = "s1eval.integrations.lm_eval.models"
-STATIC_CLASSES = {
-    "bf": "S1BudgetForcingLM",
-    "tcc": "S1TokenConditionalLM",
-    "tcc+bf": "S1TokenConditionalBFLM",
-    "scc": "S1StepConditionalLM",
-    "scc+bf": "S1StepConditionalBFLM",
-    "ccc": "S1ClassConditionalLM",
-    "rs": "S1RejectionSamplingLM",
-    "vote": "S1MajorityVoteLM",
-}
 
 
 def model_names() -> dict[str, str]:
-    """lm-eval name -> lazy target for every method in s1eval's registry (bf always; the rest once they exist)."""
-    from s1eval.control.methods import method_names
+    """lm-eval name -> lazy target ("module:Class") for every method in s1eval's registry."""
+    from s1eval.control.methods import registered_methods
     from s1eval.integrations.lm_eval.naming import lm_eval_name
 
-    out = {}
-    for method in method_names():
-        cls = STATIC_CLASSES.get(method) or "S1LM_" + lm_eval_name(method)[3:]
-        out[lm_eval_name(method)] = f"{MODELS_MODULE}:{cls}"
-    return out
+    return {
+        lm_eval_name(m.name): f"{MODELS_MODULE}:{m.lm_eval_class or 'S1LM_' + lm_eval_name(m.name)[3:]}"
+        for m in registered_methods()
+    }
 
 
 def register_models() -> list[str]:
