@@ -17,8 +17,8 @@ from s1eval.commands.options import (
 )
 from s1eval.control.seeds import sample_seed
 from s1eval.errors import ConfigError, DataError
+from s1eval.jsonl import JsonlWriter, read_jsonl
 from s1eval.runs.identity import identity_key, require_same_identity, run_identity
-from s1eval.runs.jsonl import JsonlWriter, read_jsonl
 from s1eval.runs.paths import require_writable_file
 from s1eval.runs.store import atomic_write_text
 

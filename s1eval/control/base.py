@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from s1eval.control.ledger import Ledger
-from s1eval.engines.base import Engine, GenerationRequest, GenerationResult
+from s1eval.engines.base import Engine
+from s1eval.engines.programs import Program, drive_lockstep
 
 
 @dataclass
@@ -65,12 +66,6 @@ def decode(engine: Engine, ids: Sequence[int]) -> str:
     return engine.tokenizer.decode(list(ids), skip_special_tokens=False) if ids else ""
 
 
-Program = Generator[GenerationRequest, GenerationResult, Any]
-"""A control method for one sample, written as a generator: it yields engine requests, receives results,
-and returns its final value. `drive` runs many programs, batching their current requests into one engine
-call per step, so every live sample is in every call (a caching backend keeps exactly the live rows)."""
-
-
 def drive(engine: Engine, programs: Sequence[Program]) -> list[Any]:
     """Run programs to completion against one engine.
 
@@ -81,31 +76,6 @@ def drive(engine: Engine, programs: Sequence[Program]) -> list[Any]:
     if callable(native):
         return native(programs)
     return drive_lockstep(engine, programs)
-
-
-def drive_lockstep(engine: Engine, programs: Sequence[Program]) -> list[Any]:
-    """One batched engine call per step holding every live program's current request."""
-    results: list[Any] = [None] * len(programs)
-    pending: dict[int, GenerationRequest] = {}
-    for i, program in enumerate(programs):
-        try:
-            pending[i] = next(program)
-        except StopIteration as stop:
-            results[i] = stop.value
-    while pending:
-        order = list(pending)
-        outputs = engine.generate([pending[i] for i in order])
-        if len(outputs) != len(order):
-            raise RuntimeError(
-                f"engine {engine.name} returned {len(outputs)} results for {len(order)} requests"
-            )
-        for i, res in zip(order, outputs, strict=True):
-            try:
-                pending[i] = programs[i].send(res)
-            except StopIteration as stop:
-                results[i] = stop.value
-                del pending[i]
-    return results
 
 
 def release_engine(engine: Engine) -> None:

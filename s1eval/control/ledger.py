@@ -13,16 +13,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Outcome = Literal["answered", "forced", "truncated", "no_answer", "extraction_failed", "engine_error"]
-OUTCOMES: tuple[str, ...] = (
-    "answered",
-    "forced",
-    "truncated",
-    "no_answer",
-    "extraction_failed",
-    "engine_error",
-)
-
 RoundStop = Literal["delimiter", "eos", "budget", "length", "stop_string", "error"]
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from s1eval.data.problem import CHOICE_LETTERS, Problem
 from s1eval.errors import DataError, option
-from s1eval.runs.jsonl import read_text
+from s1eval.jsonl import read_text
 
 ENV_VAR = "S1EVAL_GPQA_PATH"
 HUB_DATASET = ("Idavidrein/gpqa", "gpqa_diamond")

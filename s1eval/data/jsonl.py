@@ -7,7 +7,7 @@ from typing import Any
 
 from s1eval.data.problem import Problem
 from s1eval.errors import DataError
-from s1eval.runs.jsonl import read_jsonl
+from s1eval.jsonl import read_jsonl
 from s1eval.scoring.extract import KINDS, to_integer
 
 _ID_FIELDS = ("id", "unique_id")

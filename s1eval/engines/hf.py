@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from s1eval.engines.base import EngineError, GenerationRequest, GenerationResult
+from s1eval.engines.programs import drive_lockstep
 from s1eval.engines.sampling import apply_penalties, make_generator, select_token
 from s1eval.engines.stops import StopStringMatcher
 from s1eval.errors import ConfigError, option
@@ -466,14 +467,12 @@ class HFEngine:
     # ------------------------------------------------------------------ programs, continuously batched
     @torch.inference_mode()
     def drive(self, programs: Sequence[Any]) -> list[Any]:
-        """Run per-sample control programs (see s1eval.control.base.drive) with no lock-step between rows.
+        """Run per-sample control programs (see s1eval.engines.programs) with no lock-step between rows.
 
         When one row's request ends (a delimiter, its budget), its program's next request (an extension, the
         answer) is fed in the very next step while the other rows keep decoding, so a batch never waits for
         its slowest row. Results equal the lock-step loop's: each request samples with its own seed.
         """
-        from s1eval.control.base import drive_lockstep
-
         if not self.reuse_cache or len(programs) > self.max_batch_size:
             return drive_lockstep(self, programs)
         finals: list[Any] = [None] * len(programs)

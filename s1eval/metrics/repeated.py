@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from s1eval.control.ledger import OUTCOMES
+from s1eval.scoring.classes import OUTCOMES
 from s1eval.scoring.equivalence import is_equivalent
 
 ANSWERED_OUTCOMES: tuple[str, ...] = ("answered", "forced")

@@ -23,8 +23,8 @@ from typing import Any
 import pandas as pd
 
 from s1eval.errors import DataError
+from s1eval.jsonl import read_jsonl
 from s1eval.metrics.frame import normalise
-from s1eval.runs.jsonl import read_jsonl
 from s1eval.runs.store import read_latest
 
 LM_EVAL_METRICS: tuple[str, ...] = ("exact_match", "acc", "correct", "score", "pass@1", "accuracy")

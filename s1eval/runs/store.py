@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from s1eval.errors import DataError
-from s1eval.runs.jsonl import append_jsonl, cut_torn_tail, read_jsonl
+from s1eval.jsonl import append_jsonl, cut_torn_tail, read_jsonl
 
 MANIFEST = "manifest.json"
 SAMPLES = "samples.jsonl"

@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from s1eval.control.ledger import OUTCOMES
 from s1eval.scoring.bounded import DEFAULT_TIMEOUT_S
+from s1eval.scoring.classes import OUTCOMES
 from s1eval.scoring.equivalence import check_equivalence
 from s1eval.scoring.extract import check_kind, extract_answer
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from s1eval.control.ledger import OUTCOMES
 from s1eval.integrations.lm_eval.response import LEDGER_KEY, in_budget_share  # noqa: F401  (YAML uses it)
+from s1eval.scoring.classes import OUTCOMES
 
 SOURCE = "s1eval"
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from s1eval.control.ledger import OUTCOMES
 from s1eval.errors import ConfigError
 from s1eval.scoring import classify, score_sample
 from s1eval.scoring import outcome as outcome_mod
+from s1eval.scoring.classes import OUTCOMES
 from s1eval.scoring.equivalence import Equivalence
 
 

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from s1eval.control.budget_forcing import BudgetForcingConfig, run_budget_forcing
-from s1eval.control.ledger import OUTCOMES
 from s1eval.errors import ConfigError
 from s1eval.formats import S1, build_prompt, detect_format, preflight
+from s1eval.scoring.classes import OUTCOMES
 from training.data import write_jsonl
 from training.recipe import CONFIG_DIR, SUMMARY_FILE, parse_config, train
 from training.toy import arithmetic_rows

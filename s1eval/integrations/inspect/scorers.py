@@ -31,10 +31,10 @@ from inspect_ai.scorer import (
 )
 from inspect_ai.solver import TaskState
 
-from s1eval.control.ledger import OUTCOMES
 from s1eval.errors import ConfigError
 from s1eval.integrations.inspect._names import namespaced, qualified
 from s1eval.scoring import KINDS, is_equivalent, score_sample
+from s1eval.scoring.classes import OUTCOMES
 from s1eval.scoring.outcome import THINKING_TAIL_CHARS
 
 

@@ -8,17 +8,17 @@ import pytest
 
 from s1eval.control.base import ControlResult
 from s1eval.control.budget_forcing import BudgetForcingConfig
-from s1eval.control.compute_matched import (
-    MatchedPoint,
-    compute_matched_markdown,
-    compute_matched_table,
-    run_compute_matched,
-)
 from s1eval.control.ledger import Ledger
 from s1eval.control.voting import VoteConfig
 from s1eval.engines.fake import FakeEngine
 from s1eval.errors import ConfigError
 from s1eval.formats import S1
+from s1eval.studies.compute_matched import (
+    MatchedPoint,
+    compute_matched_markdown,
+    compute_matched_table,
+    run_compute_matched,
+)
 
 
 def result(answer: str, thinking_tokens: int, outcome: str = "answered") -> ControlResult:
