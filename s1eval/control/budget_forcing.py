@@ -21,8 +21,10 @@ docs/reference-differences.md lists every difference between the two modes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from s1eval.control.base import (
     ControlResult,
@@ -190,9 +192,35 @@ class BudgetForcingConfig:
         return base + ("+penalty" if self.extension_sampling else "")
 
 
+@dataclass(frozen=True)
+class ForcingSettings:
+    """The budget-forcing settings every method here shares (extension strings, answer limit, sampling)."""
+
+    num_extensions: int = 0
+    min_thinking_tokens: int | None = None
+    extension_strings: tuple[str, ...] = ("Wait",)
+    max_answer_tokens: int = 1024
+    answer_prefix: str | None = None
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    extension_sampling: dict[str, float] = field(default_factory=dict)
+    strategy: str | None = None
+
+    def __post_init__(self) -> None:
+        budget_forcing_config(self, 1)  # validate the shared settings (and the strategy name) up front
+
+
+def budget_forcing_config(config: Any, cap: int, **overrides: Any) -> BudgetForcingConfig:
+    """The BudgetForcingConfig of a method config: its shared fields, with `cap` as the thinking limit."""
+    names = {f.name for f in dataclasses.fields(BudgetForcingConfig)} - {"max_thinking_tokens"}
+    values = {n: getattr(config, n) for n in names if hasattr(config, n)}
+    return BudgetForcingConfig(max_thinking_tokens=cap, **(values | overrides))
+
+
 # --------------------------------------------------------------------------- the thinking trajectory
 @dataclass
-class _ThinkRound:
+class ThinkRound:
+    """One thinking round of a trajectory: the ids the model generated, why it stopped, what was forced after."""
+
     ids: list[int]
     stop: str  # delimiter, eos, stop_string, budget, error
     forced: str | None = None  # the extension string appended after this round, if any
@@ -200,13 +228,18 @@ class _ThinkRound:
 
 
 @dataclass
-class _Trajectory:
+class Trajectory:
+    """One sample's thinking as it grows: its prompt, its rounds (generated + forced ids), its cache key and seed.
+
+    Methods built on the controller (tcc, scc, rs, vote) make one per sample or per try and hand it to
+    `ThinkingController.program`."""
+
     index: int
     key: str
     prompt: str
     prompt_ids: list[int]
     seed: int | None
-    rounds: list[_ThinkRound] = field(default_factory=list)
+    rounds: list[ThinkRound] = field(default_factory=list)
     error: str | None = None
 
     @property
@@ -225,7 +258,7 @@ class _Trajectory:
 
 
 @dataclass
-class _Cut:
+class ThinkingCut:
     """A trajectory cut at one budget: the answer context and the thinking part of the ledger."""
 
     context: list[int]
@@ -243,8 +276,12 @@ _MODEL_STOPS = ("delimiter", "eos", "stop_string")
 """Round stops where the model itself ended the thinking (an extension may follow)."""
 
 
-class _Controller:
-    """Drives one engine through the thinking rounds and the answer forks of a batch of prompts."""
+class ThinkingController:
+    """Drives one engine through the thinking rounds and the answer forks of a batch of prompts.
+
+    The kernel every method shares: `program(trajectory, budgets)` is a generator (see
+    s1eval.engines.programs) that thinks with the largest budget, cuts the trajectory at each budget
+    (`cut`, a `ThinkingCut`), forces the end of thinking and the answer prefix, and forks one answer per cut."""
 
     def __init__(self, engine: Engine, fmt: ThinkingFormat, config: BudgetForcingConfig, method: str):
         self.engine = engine
@@ -282,7 +319,7 @@ class _Controller:
         return end
 
     # ---- one sample, as a program: think with the largest budget, then fork an answer per distinct cut
-    def program(self, t: _Trajectory, budgets: Sequence[int]) -> Program:
+    def program(self, t: Trajectory, budgets: Sequence[int]) -> Program:
         """Yield the sample's requests; return {budget: ControlResult}. `budgets` is sorted descending."""
         round_no = 0
         while True:
@@ -299,7 +336,7 @@ class _Controller:
                 answers[key] = yield self.answer_request(t, cut)
         return {b: self.finish(t, cuts[b], answers.get(tuple(cuts[b].context)), b) for b in budgets}
 
-    def _think_request(self, t: _Trajectory, budget: int, round_no: int) -> GenerationRequest:
+    def _think_request(self, t: Trajectory, budget: int, round_no: int) -> GenerationRequest:
         cfg = self.config
         sampling = cfg.sampling
         if t.extensions and cfg.extension_sampling:
@@ -322,24 +359,24 @@ class _Controller:
             cache_key=t.key,
         )
 
-    def _after_think(self, t: _Trajectory, res: GenerationResult, budget: int) -> bool:
+    def _after_think(self, t: Trajectory, res: GenerationResult, budget: int) -> bool:
         """Record one thinking round; True while the sample keeps thinking."""
         if res.stop_reason == "error":
-            t.rounds.append(_ThinkRound(list(res.token_ids), "error"))
+            t.rounds.append(ThinkRound(list(res.token_ids), "error"))
             t.error = res.error or "engine error"
             return False
         ids = list(res.token_ids)
         if res.stop_reason == "length" or t.generated + len(ids) >= budget:
-            t.rounds.append(_ThinkRound(ids, "budget"))
+            t.rounds.append(ThinkRound(ids, "budget"))
             return False
         stop = self._stop_kind(res)
         cfg = self.config
         owed = t.extensions < cfg.num_extensions  # bounded: min_thinking_tokens never forces text
         if not owed:
-            t.rounds.append(_ThinkRound(ids, stop))
+            t.rounds.append(ThinkRound(ids, stop))
             return False
         forced = cfg.extension_strings[t.extensions % len(cfg.extension_strings)]
-        t.rounds.append(_ThinkRound(ids, stop, forced, self.extension_ids[forced]))
+        t.rounds.append(ThinkRound(ids, stop, forced, self.extension_ids[forced]))
         return True
 
     def _stop_kind(self, res: GenerationResult) -> str:
@@ -350,7 +387,7 @@ class _Controller:
         return "eos"
 
     # ---- the cut at one budget
-    def cut(self, t: _Trajectory, budget: int) -> _Cut:
+    def cut(self, t: Trajectory, budget: int) -> ThinkingCut:
         ctx = list(t.prompt_ids)
         rounds: list[Round] = []
         generated = extensions = 0
@@ -360,7 +397,7 @@ class _Controller:
             generated += take
             if r.stop == "error":
                 rounds.append(Round("think", take, "error"))
-                return _Cut(ctx, len(ctx), rounds, generated, extensions, False, t.error)
+                return ThinkingCut(ctx, len(ctx), rounds, generated, extensions, False, t.error)
             if generated >= budget:  # the budget ran out before (or exactly when) the model would stop
                 think_end = len(ctx)
                 delimiter = self._delimiter(ctx, capped=True)
@@ -368,7 +405,7 @@ class _Controller:
                 ctx += end_ids + self.prefix_ids
                 forced = delimiter + self.answer_prefix
                 rounds.append(Round("think", take, "budget", forced, len(end_ids) + len(self.prefix_ids)))
-                return _Cut(ctx, think_end, rounds, generated, extensions, True, delimiter=delimiter)
+                return ThinkingCut(ctx, think_end, rounds, generated, extensions, True, delimiter=delimiter)
             if r.forced is not None:
                 ctx += r.forced_ids
                 rounds.append(Round("think", take, r.stop, r.forced, len(r.forced_ids)))
@@ -379,11 +416,11 @@ class _Controller:
             end_ids = self._enc(delimiter)
             ctx += end_ids
             rounds.append(Round("think", take, r.stop, delimiter, len(end_ids)))
-            return _Cut(ctx, think_end, rounds, generated, extensions, False, delimiter=delimiter)
+            return ThinkingCut(ctx, think_end, rounds, generated, extensions, False, delimiter=delimiter)
         raise AssertionError("a finished trajectory ends in a natural stop, the budget or an error")
 
     # ---- phase 2: answer every cut
-    def answer_request(self, t: _Trajectory, cut: _Cut) -> GenerationRequest:
+    def answer_request(self, t: Trajectory, cut: ThinkingCut) -> GenerationRequest:
         return GenerationRequest(
             context_ids=cut.context,
             max_new_tokens=self.config.max_answer_tokens,
@@ -393,7 +430,9 @@ class _Controller:
             cache_key=t.key,
         )
 
-    def finish(self, t: _Trajectory, cut: _Cut, res: GenerationResult | None, budget: int) -> ControlResult:
+    def finish(
+        self, t: Trajectory, cut: ThinkingCut, res: GenerationResult | None, budget: int
+    ) -> ControlResult:
         ledger = Ledger(method=self.method, budget=budget)
         for r in cut.rounds:
             ledger.add_round(r)
@@ -539,7 +578,7 @@ class _ReferenceController:
         """vLLM's text of a round (an incomplete UTF-8 sequence at its end is held back)."""
         return decode(self.engine, ids).rstrip("\ufffd")
 
-    def program(self, t: _Trajectory, budget: int) -> Program:
+    def program(self, t: Trajectory, budget: int) -> Program:
         cfg = self.config
         ctx = list(t.prompt_ids)
         ids: list[int] = []
@@ -600,7 +639,7 @@ class _ReferenceController:
             else:
                 stop = "budget" if finish == "length" or was_cut else stops[i]
                 rounds.append(Round("think", gen, stop, delimiter + prefix, n_forced + len(forced_ids)))
-        cut = _Cut(
+        cut = ThinkingCut(
             context=t.prompt_ids + kept + forced_ids,
             think_end=len(t.prompt_ids) + len(kept),
             rounds=rounds,
@@ -629,9 +668,9 @@ class _ReferenceController:
 
     def _finish(
         self,
-        t: _Trajectory,
+        t: Trajectory,
         budget: int,
-        cut: _Cut | None,
+        cut: ThinkingCut | None,
         res: GenerationResult | None,
         rounds: list[Round],
         prefix: str = "",
@@ -745,9 +784,9 @@ def resolve_auto_budgets(
 
 def _trajectory(
     i: int, key: str, prompts: Sequence[str], prompt_ids: list[int], seeds: Sequence[int | None] | None
-) -> _Trajectory:
+) -> Trajectory:
     """Prompt i's trajectory, cached by the engine under `key`."""
-    return _Trajectory(
+    return Trajectory(
         index=i, key=key, prompt=prompts[i], prompt_ids=prompt_ids, seed=None if seeds is None else seeds[i]
     )
 
@@ -791,7 +830,7 @@ def run_budget_sweep(
         return {k: (auto[i] if k == AUTO else k) for k in keys}  # type: ignore[index,misc]
 
     largest = max(max(resolved(i).values()) for i in range(len(prompts))) if prompts else 1
-    ctl = _Controller(engine, fmt, config.with_budget(largest), method)
+    ctl = ThinkingController(engine, fmt, config.with_budget(largest), method)
     out: dict[Budget, list[ControlResult]] = {k: [] for k in keys}
     namespace = run_key(method)
     for chunk in chunks(len(prompts), engine):

@@ -16,22 +16,22 @@ ledger and invariants, one batched engine call per step across all budgets and q
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from s1eval.control.base import ControlResult, chunks, drive, encode, release_engine, run_key
 from s1eval.control.budget_forcing import (
-    BudgetForcingConfig,
-    _Controller,
-    _Cut,
-    _ThinkRound,
-    _Trajectory,
+    ForcingSettings,
+    ThinkingController,
+    ThinkingCut,
+    ThinkRound,
+    Trajectory,
+    budget_forcing_config,
 )
 from s1eval.control.markers import DEFAULT_INTERVAL, STEP_TOKENS, MarkerSchedule, steps_for
 from s1eval.control.methods import RegisteredMethod, register_method
-from s1eval.engines.base import Engine, GenerationRequest, GenerationResult, SamplingParams
+from s1eval.engines.base import Engine, GenerationRequest, GenerationResult
 from s1eval.errors import ConfigError, option, require_positive
 from s1eval.formats.base import ThinkingFormat
 from s1eval.formats.prompting import build_prompt
@@ -44,31 +44,7 @@ DEFAULT_MAX_TOKENS = 32768
 
 # --------------------------------------------------------------------------- configs
 @dataclass(frozen=True)
-class _ForcingSettings:
-    """The budget-forcing settings every method here shares (extension strings, answer limit, sampling)."""
-
-    num_extensions: int = 0
-    min_thinking_tokens: int | None = None
-    extension_strings: tuple[str, ...] = ("Wait",)
-    max_answer_tokens: int = 1024
-    answer_prefix: str | None = None
-    sampling: SamplingParams = field(default_factory=SamplingParams)
-    extension_sampling: dict[str, float] = field(default_factory=dict)
-    strategy: str | None = None
-
-    def __post_init__(self) -> None:
-        budget_forcing_config(self, 1)  # validate the shared settings (and the strategy name) up front
-
-
-def budget_forcing_config(config: Any, cap: int, **overrides: Any) -> BudgetForcingConfig:
-    """The BudgetForcingConfig of a method config: its shared fields, with `cap` as the thinking limit."""
-    names = {f.name for f in dataclasses.fields(BudgetForcingConfig)} - {"max_thinking_tokens"}
-    values = {n: getattr(config, n) for n in names if hasattr(config, n)}
-    return BudgetForcingConfig(max_thinking_tokens=cap, **(values | overrides))
-
-
-@dataclass(frozen=True)
-class TokenConditionalConfig(_ForcingSettings):
+class TokenConditionalConfig(ForcingSettings):
     """TCC / TCC+BF: the prompt states a token budget (`max_thinking_tokens` when no budgets are given)."""
 
     max_thinking_tokens: int = 4000
@@ -104,7 +80,7 @@ class StepConditionalConfig(TokenConditionalConfig):
 
 
 @dataclass(frozen=True)
-class ClassConditionalConfig(_ForcingSettings):
+class ClassConditionalConfig(ForcingSettings):
     """CCC: two generic instructions, one per class (|A| = 2)."""
 
     short_instruction: str = "Think briefly: use as little reasoning as you need, then answer."
@@ -144,7 +120,7 @@ def with_instruction(question: str, instruction: str) -> str:
 
 # --------------------------------------------------------------------------- the marker-aware controller
 @dataclass
-class _MarkedTrajectory(_Trajectory):
+class _MarkedTrajectory(Trajectory):
     schedule: MarkerSchedule | None = None
 
     @property
@@ -152,10 +128,10 @@ class _MarkedTrajectory(_Trajectory):
         return sum(1 for r in self.rounds if r.forced is not None and r.stop != "marker")
 
 
-class MarkedController(_Controller):
+class MarkedController(ThinkingController):
     """The BF controller, plus markers: thinking stops at each marker position and the marker is forced."""
 
-    def _think_request(self, t: _Trajectory, budget: int, round_no: int) -> GenerationRequest:
+    def _think_request(self, t: Trajectory, budget: int, round_no: int) -> GenerationRequest:
         req = super()._think_request(t, budget, round_no)
         schedule = getattr(t, "schedule", None)
         nxt = schedule.next_at(t.generated) if schedule is not None else None
@@ -163,17 +139,17 @@ class MarkedController(_Controller):
             req.max_new_tokens = min(req.max_new_tokens, nxt - t.generated)
         return req
 
-    def _after_think(self, t: _Trajectory, res: GenerationResult, budget: int) -> bool:
+    def _after_think(self, t: Trajectory, res: GenerationResult, budget: int) -> bool:
         schedule = getattr(t, "schedule", None)
         if schedule is not None and res.stop_reason == "length":
             at = t.generated + len(res.token_ids)
             if at < budget and schedule.next_at(at - 1) == at:  # the chunk ended at a marker, not the cap
                 text = schedule.text(at)
-                t.rounds.append(_ThinkRound(list(res.token_ids), "marker", text, encode(self.engine, text)))
+                t.rounds.append(ThinkRound(list(res.token_ids), "marker", text, encode(self.engine, text)))
                 return True
         return super()._after_think(t, res, budget)
 
-    def cut(self, t: _Trajectory, budget: int) -> _Cut:
+    def cut(self, t: Trajectory, budget: int) -> ThinkingCut:
         out = super().cut(t, budget)
         out.extensions -= sum(1 for r in out.rounds if r.stop == "marker")
         return out

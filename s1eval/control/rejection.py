@@ -30,8 +30,8 @@ from s1eval.control.base import (
     release_engine,
     run_key,
 )
-from s1eval.control.budget_forcing import _Controller, _Trajectory
-from s1eval.control.conditional import budget_forcing_config, report_questions
+from s1eval.control.budget_forcing import ThinkingController, Trajectory, budget_forcing_config
+from s1eval.control.conditional import report_questions
 from s1eval.control.methods import RegisteredMethod, register_method
 from s1eval.control.seeds import sample_seed
 from s1eval.engines.base import Engine, SamplingParams
@@ -75,13 +75,19 @@ class RejectionSamplingConfig:
 
 
 def rejection_program(
-    ctl: _Controller, prompt: str, prompt_ids: list[int], key: str, seed: int | None, budget: int, config: Any
+    ctl: ThinkingController,
+    prompt: str,
+    prompt_ids: list[int],
+    key: str,
+    seed: int | None,
+    budget: int,
+    config: Any,
 ) -> Program:
     """One question's rejection sampling as a `drive` program; returns its ControlResult."""
     cap = budget + 1 if config.early_reject else max(config.max_tokens, budget + 1)
-    tries: list[_Trajectory] = []
+    tries: list[Trajectory] = []
     for k in range(config.max_tries):
-        t = _Trajectory(
+        t = Trajectory(
             index=k, key=f"{key}-{k}", prompt=prompt, prompt_ids=prompt_ids, seed=derive_seed(seed, k)
         )
         tries.append(t)
@@ -104,7 +110,13 @@ def rejection_program(
 
 
 def _answer(
-    ctl: _Controller, t: _Trajectory, tries: list[_Trajectory], budget: int, cut_at: int, *, accepted: bool
+    ctl: ThinkingController,
+    t: Trajectory,
+    tries: list[Trajectory],
+    budget: int,
+    cut_at: int,
+    *,
+    accepted: bool,
 ) -> Program:
     cut = ctl.cut(t, cut_at)
     res = None
@@ -155,7 +167,7 @@ def run_rejection_sampling(
     prompts = [build_prompt(engine.tokenizer, fmt, q, system) for q in questions]
     prompt_ids = [encode(engine, p) for p in prompts]
     cap = max(config.max_tokens, max(budgets) + 1)
-    ctl = _Controller(engine, fmt, budget_forcing_config(config, cap, num_extensions=0), method)
+    ctl = ThinkingController(engine, fmt, budget_forcing_config(config, cap, num_extensions=0), method)
     jobs = [(b, i) for i in range(len(questions)) for b in budgets]  # question-major, for progress
     namespace = run_key(method)
     out: dict[int, list[ControlResult]] = {b: [] for b in budgets}

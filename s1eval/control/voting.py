@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from s1eval.control.base import ControlResult, chunks, derive_seed, drive, encode, release_engine, run_key
-from s1eval.control.budget_forcing import _Controller, _Trajectory
-from s1eval.control.conditional import (
-    DEFAULT_MAX_TOKENS,
-    _ForcingSettings,
+from s1eval.control.budget_forcing import (
+    ForcingSettings,
+    ThinkingController,
+    Trajectory,
     budget_forcing_config,
-    report_questions,
 )
+from s1eval.control.conditional import DEFAULT_MAX_TOKENS, report_questions
 from s1eval.control.ledger import Ledger
 from s1eval.control.methods import RegisteredMethod, register_method
 from s1eval.control.seeds import sample_seed
@@ -57,7 +57,7 @@ def sample_score(name: str) -> SampleScore:
 
 
 @dataclass(frozen=True)
-class VoteConfig(_ForcingSettings):
+class VoteConfig(ForcingSettings):
     """Settings of `vote`: N samples (the default x-axis is n = 1..N), each a BF sample."""
 
     n: int = 16
@@ -241,7 +241,7 @@ def run_vote(
     prompts = [build_prompt(engine.tokenizer, fmt, q, system) for q in questions]
     prompt_ids = [encode(engine, p) for p in prompts]
     cap = config.cap
-    ctl = _Controller(engine, fmt, budget_forcing_config(config, cap), method)
+    ctl = ThinkingController(engine, fmt, budget_forcing_config(config, cap), method)
     jobs = [(i, j) for i in range(len(questions)) for j in range(big_n)]
     namespace = run_key(method)
     samples: list[list[ControlResult]] = [[] for _ in questions]
@@ -250,7 +250,7 @@ def run_vote(
         programs = []
         for k in chunk:
             i, j = jobs[k]
-            traj = _Trajectory(
+            traj = Trajectory(
                 index=k,
                 key=f"{namespace}-{k}",
                 prompt=prompts[i],
