@@ -10,6 +10,7 @@ import click
 @click.command("methods")
 def methods_command() -> None:
     """List control methods and their settings."""
+    from s1eval.control.budget_forcing import ForcingSettings
     from s1eval.control.methods import registered_methods
     from s1eval.integrations.lm_eval.naming import lm_eval_name
 
@@ -23,7 +24,9 @@ def methods_command() -> None:
         click.echo(
             f"    x-axis: {info.x_unit}; lm-eval: --model {lm_eval_name(info.name)}; Inspect: --solver {solver}"
         )
-        for field in dataclasses.fields(info.config_class):
+        fields = dataclasses.fields(info.config_class)
+        shared = {f.name for f in dataclasses.fields(ForcingSettings)}
+        for field in [f for f in fields if f.name not in shared] + [f for f in fields if f.name in shared]:
             default = (
                 "required"
                 if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING

@@ -112,13 +112,11 @@ def record_answer(ledger: Ledger, res: GenerationResult, prefix: str, capped: bo
     return prefix + res.text
 
 
-@dataclass(frozen=True)
-class BudgetForcingConfig:
-    """Settings of one budget-forcing run (the budget is in generated thinking tokens)."""
+@dataclass(frozen=True, kw_only=True)
+class ForcingSettings:
+    """The budget-forcing settings every method shares (extensions, answer limit, sampling): each method's config
+    is one of these plus its own fields, and `budget_forcing_config` turns it into the controller's config."""
 
-    max_thinking_tokens: int | str = AUTO
-    """A token budget, or "auto" (the default, as in the s1 reference): up to the context length minus the prompt,
-    the forced delimiter and `max_answer_tokens` (see `resolve_auto_budgets`)."""
     num_extensions: int = 0
     min_thinking_tokens: int | None = None
     extension_strings: tuple[str, ...] = ("Wait",)
@@ -130,11 +128,24 @@ class BudgetForcingConfig:
     strategy: str | None = None
     """An extension strategy by name (see `resolve_strategy`: 'wait', 'cycle', 'cycle+penalty', ...), recorded in
     the ledger; it fills `extension_strings` / `extension_sampling` where those are left at their defaults."""
+
+    def __post_init__(self) -> None:
+        budget_forcing_config(self, 1)  # validate the shared settings (and the strategy name) up front
+
+
+@dataclass(frozen=True)
+class BudgetForcingConfig(ForcingSettings):
+    """Settings of one budget-forcing run (the budget is in generated thinking tokens): the shared forcing
+    settings plus the budget and the compatibility mode."""
+
+    max_thinking_tokens: int | str = AUTO
+    """A token budget, or "auto" (the default, as in the s1 reference): up to the context length minus the prompt,
+    the forced delimiter and `max_answer_tokens` (see `resolve_auto_budgets`)."""
     compat: str = "s1eval"
     """"s1eval" (the default) or "reference": token-identical to the s1 paper's lm-eval fork
     (docs/reference-differences.md)."""
 
-    def __post_init__(self) -> None:
+    def __post_init__(self) -> None:  # the full check (ForcingSettings' own would build one of these)
         if isinstance(self.max_thinking_tokens, str) and self.max_thinking_tokens.strip().lower() == AUTO:
             object.__setattr__(self, "max_thinking_tokens", AUTO)
         else:
@@ -190,23 +201,6 @@ class BudgetForcingConfig:
         names = {v: k for k, v in EXTENSION_PRESETS.items() if k not in ("ignore",)}
         base = names.get(self.extension_strings, "|".join(self.extension_strings))
         return base + ("+penalty" if self.extension_sampling else "")
-
-
-@dataclass(frozen=True)
-class ForcingSettings:
-    """The budget-forcing settings every method here shares (extension strings, answer limit, sampling)."""
-
-    num_extensions: int = 0
-    min_thinking_tokens: int | None = None
-    extension_strings: tuple[str, ...] = ("Wait",)
-    max_answer_tokens: int = 1024
-    answer_prefix: str | None = None
-    sampling: SamplingParams = field(default_factory=SamplingParams)
-    extension_sampling: dict[str, float] = field(default_factory=dict)
-    strategy: str | None = None
-
-    def __post_init__(self) -> None:
-        budget_forcing_config(self, 1)  # validate the shared settings (and the strategy name) up front
 
 
 def budget_forcing_config(config: Any, cap: int, **overrides: Any) -> BudgetForcingConfig:
