@@ -32,8 +32,8 @@ from s1eval.studies.common import (
     cell_dir,
     display_path,
     load_benchmarks,
-    release_engine,
     run_cell,
+    unload_engine,
 )
 from s1eval.studies.findings import ablation_findings
 from s1eval.studies.render import StudyPage, benchmark_meta, write_study
@@ -270,7 +270,7 @@ def run_ablation_study(
                 cells[(label, bench)] = run_cell(prepared, rows, run_dir, spec, progress=progress)
                 runs[(label, bench)] = run_dir
         finally:
-            release_engine(eng)
+            unload_engine(eng)
 
     labels = [SUBSET_LABELS[k] for k in keys]
     table = study_table(

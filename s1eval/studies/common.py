@@ -116,7 +116,7 @@ def run_cell(
         return evaluate(prepared, problems, run_dir, spec, progress=bar.update)
 
 
-def release_engine(engine: Any) -> None:
+def unload_engine(engine: Any) -> None:
     """Free an engine's memory before the next model loads (the ablation holds one model at a time)."""
     for name in ("release", "close"):
         method: Callable[[], None] | None = getattr(engine, name, None)

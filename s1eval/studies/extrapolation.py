@@ -27,8 +27,8 @@ from s1eval.studies.common import (
     cell_dir,
     display_path,
     load_benchmarks,
-    release_engine,
     run_cell,
+    unload_engine,
 )
 from s1eval.studies.findings import extrapolation_findings
 from s1eval.studies.render import StudyPage, benchmark_meta, write_study
@@ -141,7 +141,7 @@ def run_extrapolation_study(
                 runs[(s.label, bench)] = run_dir
     finally:
         if own_engine:
-            release_engine(eng)
+            unload_engine(eng)
 
     table = study_table(
         cells, labels, list(problems), BASELINE, index_name="strategy", resamples=resamples, seed=0
