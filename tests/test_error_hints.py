@@ -192,3 +192,16 @@ def test_the_lm_eval_extra_has_a_name_every_pip_matches():
     assert "lmeval" in extras["all"][0]
     readme = (REPO / "README.md").read_text()
     assert "s1eval[hf,math,lm_eval]" not in readme and "lmeval]" in readme
+
+
+def test_inspect_prints_brackets_in_an_error_as_text(capsys):
+    """Inspect's exception hook prints with rich: "[vllm]" in a hint must not be read as markup (or crash it)."""
+    from inspect_ai._util.error import exception_hook
+
+    from s1eval.errors import ConfigError
+    from s1eval.integrations.inspect._errors import S1EvalInspectError
+
+    for text in ("install it: pip install 's1eval[vllm]'", "a path like /data/[/x]"):
+        error = S1EvalInspectError(ConfigError(text))
+        exception_hook()(type(error), error, None)
+        assert text in capsys.readouterr().out.replace("\n", "")

@@ -104,3 +104,33 @@ def test_no_module_hand_lists_method_names():
             if len(names.intersection(strings)) >= 3:
                 copies.append(f"{rel}:{node.lineno}")
     assert not copies, copies
+
+
+def test_a_plugin_method_registers_with_default_names():
+    from dataclasses import dataclass
+
+    from s1eval.control import methods
+    from s1eval.control.methods import RegisteredMethod, method_info, register_method
+
+    @dataclass(frozen=True)
+    class EchoConfig:
+        """Echo: a test method."""
+
+        max_thinking_tokens: int = 8
+
+    @dataclass(frozen=True)
+    class Echo(RegisteredMethod):
+        name: str = "echo+x"
+        config_class: type = EchoConfig
+
+    try:
+        register_method(Echo())
+        info = method_info("echo+x")
+        assert (info.display, info.summary, info.lm_eval_class) == (
+            "ECHO+X",
+            "Echo: a test method.",
+            "S1LM_echo_x",
+        )
+    finally:
+        methods._REGISTRY.pop("echo+x", None)
+        methods._INFO.pop("echo+x", None)

@@ -127,7 +127,9 @@ def method_options(func: Callable) -> Callable:
             "--max-thinking-tokens",
             type=BUDGET,
             default=None,
-            help="Thinking budget in tokens, or auto (up to the context length).",
+            help="Thinking budget in tokens, or auto: up to the model's context length minus the prompt and "
+            "the answer limit [default: auto for bf; 4000 for tcc, scc, rs]. Servers (--engine openai) do not "
+            "report a context length: give a number there.",
         ),
         click.option(
             "--budgets", default=None, help="Comma-separated x values, e.g. 512,1024,2048 (one sweep)."

@@ -78,19 +78,28 @@ _INFO: dict[str, MethodInfo] = {}
 
 
 def register_method(
-    method: Method, *, display: str, summary: str, lm_eval_class: str, inspect_solver: str | None = None
+    method: Method,
+    *,
+    display: str | None = None,
+    summary: str | None = None,
+    lm_eval_class: str | None = None,
+    inspect_solver: str | None = None,
 ) -> Method:
-    """Add a method to the registry with its names in every front end."""
+    """Add a method to the registry with its names in every front end (a plugin may leave them to the defaults:
+    the name in capitals, its config's first docstring line, a generated lm-eval class, `s1eval/control`)."""
+    import re
+
     _REGISTRY[method.name] = method
+    doc = (method.config_class.__doc__ or method.name).strip().splitlines()[0]
     sampling = getattr(method.config_class, "__dataclass_fields__", {}).get("sampling")
     default = (
         sampling.default_factory() if sampling is not None and callable(sampling.default_factory) else None
     )
     _INFO[method.name] = MethodInfo(
         name=method.name,
-        display=display,
-        summary=summary,
-        lm_eval_class=lm_eval_class,
+        display=display or method.name.upper(),
+        summary=summary or doc,
+        lm_eval_class=lm_eval_class or "S1LM_" + re.sub(r"[^a-z0-9_]", "_", method.name.lower()),
         inspect_solver=inspect_solver,
         config_class=method.config_class,
         x_unit=getattr(method, "x_unit", "tokens"),

@@ -15,8 +15,10 @@ class S1EvalInspectError(PrerequisiteError, S1EvalError):
 
     def __init__(self, exc: S1EvalError):
         S1EvalError.__init__(self, exc.raw_message())
+        from rich.markup import escape
+
         self.line = render_error(exc, "inspect")
-        self.message = self.line  # what Inspect's exception hook prints
+        self.message = escape(self.line)  # Inspect's hook prints it with rich: "[vllm]" is text, not markup
         self.exit_code = exc.exit_code
 
     def __str__(self) -> str:
