@@ -194,14 +194,23 @@ def test_the_lm_eval_extra_has_a_name_every_pip_matches():
     assert "s1eval[hf,math,lm_eval]" not in readme and "lmeval]" in readme
 
 
-def test_inspect_prints_brackets_in_an_error_as_text(capsys):
+def test_inspect_prints_brackets_in_an_error_as_text():
     """Inspect's exception hook prints with rich: "[vllm]" in a hint must not be read as markup (or crash it)."""
+    import io
+
+    import rich
     from inspect_ai._util.error import exception_hook
 
     from s1eval.errors import ConfigError
     from s1eval.integrations.inspect._errors import S1EvalInspectError
 
-    for text in ("install it: pip install 's1eval[vllm]'", "a path like /data/[/x]"):
-        error = S1EvalInspectError(ConfigError(text))
-        exception_hook()(type(error), error, None)
-        assert text in capsys.readouterr().out.replace("\n", "")
+    console = rich.get_console()  # the console rich.print writes to (Inspect may have pointed it elsewhere)
+    saved = console.file
+    try:
+        for text in ("install it: pip install 's1eval[vllm]'", "a path like /data/[/x]"):
+            console.file = buffer = io.StringIO()
+            error = S1EvalInspectError(ConfigError(text))
+            exception_hook()(type(error), error, None)
+            assert text in buffer.getvalue().replace("\n", "")
+    finally:
+        console.file = saved
