@@ -11,6 +11,7 @@ converts and validates them against the method's config dataclass and names the 
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Callable, Sequence
@@ -87,8 +88,6 @@ def register_method(
 ) -> Method:
     """Add a method to the registry with its names in every front end (a plugin may leave them to the defaults:
     the name in capitals, its config's first docstring line, a generated lm-eval class, `s1eval/control`)."""
-    import re
-
     _REGISTRY[method.name] = method
     doc = (method.config_class.__doc__ or method.name).strip().splitlines()[0]
     sampling = getattr(method.config_class, "__dataclass_fields__", {}).get("sampling")
@@ -230,9 +229,9 @@ class RegisteredMethod:
     """Base of the registry entries: `run` (the Method protocol) resolves the x values and hands the rest to
     the entry's `execute`, so each entry only says how its method runs.
 
-    `x_unit` is what the method's x-axis counts: thinking tokens (bf, tcc, scc, rs: a sweep's largest x is its
-    budget), a class name (ccc: one of `x_choices`) or a number of samples (vote). `x_values` checks the x
-    values a user gave against it before anything runs."""
+    `x_unit` is what the method's x-axis counts: thinking tokens (bf, tcc, scc, rs and the +bf variants), a
+    class name (ccc: one of `x_choices`) or a number of samples (vote). `x_values` checks the x values a user
+    gave against it before anything runs."""
 
     name: str
     config_class: type
@@ -240,7 +239,7 @@ class RegisteredMethod:
     x_choices: tuple[str, ...] = ()
     accepts_auto: bool = False
     sweep_sets_cap: bool = False
-    """A sweep thinks once up to its largest x (bf's anytime sweep, the hard cap of tcc+bf / scc+bf)."""
+    """A sweep thinks once, up to its largest x (bf's anytime sweep); the others run each x on its own."""
 
     def default_budgets(self, config: Any) -> list[Any]:
         return [config.max_thinking_tokens]
