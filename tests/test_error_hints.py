@@ -194,23 +194,20 @@ def test_the_lm_eval_extra_has_a_name_every_pip_matches():
     assert "s1eval[hf,math,lm_eval]" not in readme and "lmeval]" in readme
 
 
-def test_inspect_prints_brackets_in_an_error_as_text():
+def test_inspect_prints_brackets_in_an_error_as_text(monkeypatch):
     """Inspect's exception hook prints with rich: "[vllm]" in a hint must not be read as markup (or crash it)."""
     import io
 
-    import rich
-    from inspect_ai._util.error import exception_hook
+    import inspect_ai._util.error as inspect_error
+    from rich.console import Console
 
     from s1eval.errors import ConfigError
     from s1eval.integrations.inspect._errors import S1EvalInspectError
 
-    console = rich.get_console()  # the console rich.print writes to (Inspect may have pointed it elsewhere)
-    saved = console.file
-    try:
-        for text in ("install it: pip install 's1eval[vllm]'", "a path like /data/[/x]"):
-            console.file = buffer = io.StringIO()
-            error = S1EvalInspectError(ConfigError(text))
-            exception_hook()(type(error), error, None)
-            assert text in buffer.getvalue().replace("\n", "")
-    finally:
-        console.file = saved
+    for text in ("install it: pip install 's1eval[vllm]'", "a path like /data/[/x]"):
+        buffer = io.StringIO()
+        # rich.print as the hook calls it, on a console of our own (the global one may be quiet under other tests)
+        monkeypatch.setattr(inspect_error, "print", Console(file=buffer, width=200).print)
+        error = S1EvalInspectError(ConfigError(text))
+        inspect_error.exception_hook()(type(error), error, None)
+        assert text in buffer.getvalue()
