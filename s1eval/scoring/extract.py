@@ -25,9 +25,9 @@ from s1eval.errors import ConfigError
 KINDS: tuple[str, ...] = ("math", "aime", "integer", "gpqa")
 MAX_TEXT_CHARS = 20000
 """Only the end of a long text is searched: answers come last, and it keeps every pattern cheap."""
-GPQA_LETTERS = "ABCD"
 CHOICE_LETTERS = "ABCDEFGHIJ"
 """Letters of multiple-choice options (s1eval.data names GPQA's choices with them; Inspect tasks may have 10)."""
+GPQA_LETTERS = CHOICE_LETTERS[:4]
 
 
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*(\{)|\\boxed\s+([^\s${}\\]+)")

@@ -332,7 +332,7 @@ def _jsonable(value: Any) -> Any:
 def _make_class(method: str) -> type[S1MethodLM]:
     """The lm-eval model class of a registered method, named as the registry says (its entry point)."""
     info = method_info(method)
-    name = info.lm_eval_class or "S1LM_" + lm_eval_name(method)[3:]
+    name = info.lm_eval_class  # the registry names every method's class (S1LM_<name> by default)
     return type(
         name,
         (S1MethodLM,),
@@ -364,6 +364,6 @@ def model_class(method: str) -> type[S1MethodLM]:
 def __getattr__(name: str) -> Any:
     """A lazy registry placeholder may name the class of a method registered later; build it on first access."""
     for info in registered_methods():
-        if name in (info.lm_eval_class, "S1LM_" + lm_eval_name(info.name)[3:]):
+        if name == info.lm_eval_class:
             return model_class(info.name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,10 +23,7 @@ def model_names() -> dict[str, str]:
     from s1eval.control.methods import registered_methods
     from s1eval.integrations.lm_eval.naming import lm_eval_name
 
-    return {
-        lm_eval_name(m.name): f"{MODELS_MODULE}:{m.lm_eval_class or 'S1LM_' + lm_eval_name(m.name)[3:]}"
-        for m in registered_methods()
-    }
+    return {lm_eval_name(m.name): f"{MODELS_MODULE}:{m.lm_eval_class}" for m in registered_methods()}
 
 
 def register_models() -> list[str]:
