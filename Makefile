@@ -21,10 +21,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m s1eval.demo
+	$(BIN)/python -m examples.demo --out results/demo
 
 demo-quick: $(STAMP)
-	$(BIN)/python -m s1eval.demo --quick
+	$(BIN)/python -m examples.demo --quick --out results/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
@@ -36,12 +36,12 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 lint: $(STAMP)
-	$(BIN)/ruff check s1eval tests benchmarks curation training tasks
-	$(BIN)/ruff format --check s1eval tests benchmarks curation training tasks
+	$(BIN)/ruff check s1eval tests benchmarks examples
+	$(BIN)/ruff format --check s1eval tests benchmarks examples
 
 format: $(STAMP)
-	$(BIN)/ruff format s1eval tests benchmarks curation training tasks
-	$(BIN)/ruff check --fix s1eval tests benchmarks curation training tasks
+	$(BIN)/ruff format s1eval tests benchmarks examples
+	$(BIN)/ruff check --fix s1eval tests benchmarks examples
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

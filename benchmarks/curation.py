@@ -77,7 +77,7 @@ def make_pool(n: int = N_ROWS, seed: int = 0) -> pd.DataFrame:
 def main() -> dict[str, float]:
     """Build the pool, curate it, print and write the timings."""
     sys.path.insert(0, str(ROOT))
-    from curation import config_from_dict, curate, write_outputs
+    from s1eval.curation import config_from_dict, curate, write_outputs
 
     t0 = time.perf_counter()
     df = make_pool()

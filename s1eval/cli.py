@@ -21,8 +21,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "Evaluate a method on a benchmark into a resumable run.",
     ),
     "report": ("s1eval.report.cli:report_command", "Leaderboard, budget table and scaling plots from runs."),
-    "curate": ("curation.cli:curate_command", "Curate an s1K-style training set from a question pool."),
-    "train": ("training.cli:train_command", "Supervised fine-tuning with the TRL recipe."),
+    "curate": (
+        "s1eval.curation.cli:curate_command",
+        "Curate an s1K-style training set from a question pool.",
+    ),
+    "train": ("s1eval.training.cli:train_command", "Supervised fine-tuning with the TRL recipe."),
     "study": (
         "s1eval.studies.cli:study_group",
         "The paper's studies: extrapolation strings, data ablations.",

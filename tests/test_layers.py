@@ -4,9 +4,9 @@ errors, jsonl                      the one error type; JSON Lines reading and wr
 formats, engines, scoring, testing thinking formats; backends; answer extraction and outcome classes
 control                            the methods, the ledger, the registry
 data, metrics                      benchmarks; Control / Scaling / Performance and intervals
-runs                               run identity, the run store, evaluate()
+runs, curation, training           run identity, the run store, evaluate(); s1K curation; the SFT recipe
 report                             leaderboards, tables, plots
-commands, studies, integrations, demo, cli   the front ends (they may use each other)
+commands, studies, integrations, cli   the front ends (they may use each other)
 """
 
 from __future__ import annotations
@@ -27,11 +27,12 @@ LAYERS: dict[str, int] = {
     "data": 3,
     "metrics": 3,
     "runs": 4,
+    "curation": 4,
+    "training": 4,
     "report": 5,
     "commands": 6,
     "studies": 6,
     "integrations": 6,
-    "demo": 6,
     "cli": 6,
     "__main__": 6,
 }

@@ -6,7 +6,7 @@ budget-forcing settings a method config shares), `BudgetForcingConfig`, the regi
 `get_method`, `registered_methods`, `resolve_settings`, `prepare_method`) and `sample_seed`.
 """
 
-from s1eval.control.base import ControlResult, drive
+from s1eval.control.base import ControlResult
 from s1eval.control.budget_forcing import (
     BudgetForcingConfig,
     ForcingSettings,
@@ -46,7 +46,6 @@ __all__ = [
     "ThinkingController",
     "ThinkingCut",
     "Trajectory",
-    "drive",
     "get_method",
     "method_info",
     "method_names",

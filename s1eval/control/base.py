@@ -9,7 +9,6 @@ from typing import Any
 
 from s1eval.control.ledger import Ledger
 from s1eval.engines.base import Engine
-from s1eval.engines.programs import Program, drive_lockstep
 
 
 @dataclass
@@ -38,7 +37,7 @@ class ControlResult:
 
 def chunks(n: int, engine: Engine) -> Iterator[range]:
     """Index ranges of at most the engine's preferred batch size (all at once when it has none)."""
-    size = getattr(engine, "max_batch_size", None) or n or 1
+    size = engine.max_batch_size or n or 1
     for start in range(0, n, size):
         yield range(start, min(n, start + size))
 
@@ -64,22 +63,3 @@ def encode(engine: Engine, text: str) -> list[int]:
 
 def decode(engine: Engine, ids: Sequence[int]) -> str:
     return engine.tokenizer.decode(list(ids), skip_special_tokens=False) if ids else ""
-
-
-def drive(engine: Engine, programs: Sequence[Program]) -> list[Any]:
-    """Run programs to completion against one engine.
-
-    An engine with its own scheduler (`engine.drive`, the hf engine's continuous batching) runs them so that
-    rows never wait for each other; any other engine gets one batched call per step (`drive_lockstep`).
-    """
-    native = getattr(engine, "drive", None)
-    if callable(native):
-        return native(programs)
-    return drive_lockstep(engine, programs)
-
-
-def release_engine(engine: Engine) -> None:
-    """Free what a caching engine still holds once a method has finished with its prompts."""
-    release = getattr(engine, "release", None)
-    if callable(release):
-        release()

@@ -28,17 +28,15 @@ from typing import Any
 
 from s1eval.control.base import (
     ControlResult,
-    Program,
     chunks,
     decode,
     derive_seed,
-    drive,
     encode,
-    release_engine,
     run_key,
 )
 from s1eval.control.ledger import Ledger, Round
 from s1eval.engines.base import Engine, GenerationRequest, GenerationResult, SamplingParams
+from s1eval.engines.programs import Program
 from s1eval.errors import ConfigError, option, require_positive
 from s1eval.formats.base import ThinkingFormat
 from s1eval.formats.prompting import single_token_id
@@ -835,12 +833,12 @@ def run_budget_sweep(
             )
             for i in chunk
         ]
-        for i, per_budget in zip(chunk, drive(engine, programs), strict=True):
+        for i, per_budget in zip(chunk, engine.drive(programs), strict=True):
             for k, b in resolved(i).items():
                 out[k].append(_with_setting(per_budget[b], k))
         if progress is not None:
             progress(len(chunk))
-    release_engine(engine)
+    engine.release()
     return out
 
 
@@ -860,10 +858,10 @@ def _run_reference(engine, fmt, prompts, keys, config, seeds, method, progress):
                 )
                 for i in chunk
             ]
-            out[k].extend(_with_setting(r, k) for r in drive(engine, programs))
+            out[k].extend(_with_setting(r, k) for r in engine.drive(programs))
         if progress is not None:
             progress(len(chunk))
-    release_engine(engine)
+    engine.release()
     return out
 
 

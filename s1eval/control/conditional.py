@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from s1eval.control.base import ControlResult, chunks, drive, encode, release_engine, run_key
+from s1eval.control.base import ControlResult, chunks, encode, run_key
 from s1eval.control.budget_forcing import (
     ForcingSettings,
     ThinkingController,
@@ -219,11 +219,11 @@ def run_conditional(
                 schedule=job.schedule,
             )
             programs.append(ctl.program(traj, [job.cap]))
-        for k, per_cap in zip(chunk, drive(engine, programs), strict=True):
+        for k, per_cap in zip(chunk, engine.drive(programs), strict=True):
             job = jobs[k]
             out[job.x].append(_relabel(per_cap[job.cap], job))
         reported = report_questions(progress, chunk.stop // len(xs), reported)
-    release_engine(engine)
+    engine.release()
     return out
 
 

@@ -22,12 +22,9 @@ from typing import Any, Literal
 
 from s1eval.control.base import (
     ControlResult,
-    Program,
     chunks,
     derive_seed,
-    drive,
     encode,
-    release_engine,
     run_key,
 )
 from s1eval.control.budget_forcing import ThinkingController, Trajectory, budget_forcing_config
@@ -35,6 +32,7 @@ from s1eval.control.conditional import report_questions
 from s1eval.control.methods import RegisteredMethod, register_method
 from s1eval.control.seeds import sample_seed
 from s1eval.engines.base import Engine, SamplingParams
+from s1eval.engines.programs import Program
 from s1eval.errors import ConfigError, option, require_positive
 from s1eval.formats.base import ThinkingFormat
 from s1eval.formats.prompting import build_prompt
@@ -185,10 +183,10 @@ def run_rejection_sampling(
             )
             for k in chunk
         ]
-        for k, result in zip(chunk, drive(engine, programs), strict=True):
+        for k, result in zip(chunk, engine.drive(programs), strict=True):
             out[jobs[k][0]].append(result)
         reported = report_questions(progress, chunk.stop // len(budgets), reported)
-    release_engine(engine)
+    engine.release()
     return out
 
 

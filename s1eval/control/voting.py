@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from s1eval.control.base import ControlResult, chunks, derive_seed, drive, encode, release_engine, run_key
+from s1eval.control.base import ControlResult, chunks, derive_seed, encode, run_key
 from s1eval.control.budget_forcing import (
     ForcingSettings,
     ThinkingController,
@@ -258,12 +258,12 @@ def run_vote(
                 seed=derive_seed(base[i], j),
             )
             programs.append(ctl.program(traj, [cap]))
-        for k, per_cap in zip(chunk, drive(engine, programs), strict=True):
+        for k, per_cap in zip(chunk, engine.drive(programs), strict=True):
             result = per_cap[cap]
             result.ledger.extra["sample"] = jobs[k][1]
             samples[jobs[k][0]].append(result)
         reported = report_questions(progress, chunk.stop // big_n, reported)
-    release_engine(engine)
+    engine.release()
     out: dict[int, list[ControlResult]] = {n: [] for n in ns}
     for per_question in samples:
         voted = vote_results(per_question, ns, config)

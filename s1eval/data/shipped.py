@@ -1,4 +1,5 @@
-"""The benchmark files shipped in the `tasks.data` package, checked against their recorded sha256."""
+"""The benchmark files shipped as package data (s1eval/data/benchmarks/, also reachable as tasks/data/ in a
+checkout), checked against their recorded sha256."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from s1eval.errors import DataError
+from s1eval.errors import ConfigError, DataError
 
 SHIPPED: dict[str, tuple[str, str]] = {
     # name: (file, kind)
@@ -20,7 +21,7 @@ SHIPPED: dict[str, tuple[str, str]] = {
 def shipped_path(name: str) -> Path:
     """Where a shipped benchmark file lives in the installed package."""
     filename = SHIPPED[name][0]
-    path = Path(str(resources.files("tasks.data").joinpath(filename)))
+    path = Path(str(resources.files("s1eval.data").joinpath("benchmarks", filename)))
     if not path.is_file():
         raise DataError(f"{path}: shipped data file is missing; reinstall s1eval (pip install -e .)")
     _verify(path)
@@ -29,7 +30,7 @@ def shipped_path(name: str) -> Path:
 
 @cache
 def _expected() -> dict[str, str]:
-    sums = Path(str(resources.files("tasks.data").joinpath("checksums.sha256")))
+    sums = Path(str(resources.files("s1eval.data").joinpath("benchmarks", "checksums.sha256")))
     out = {}
     for line in sums.read_text(encoding="utf-8").splitlines():
         if line.strip():
@@ -44,9 +45,24 @@ def _verify_cached(path: Path, mtime_ns: int, size: int) -> None:
     expected = _expected().get(path.name)
     if expected is not None and digest != expected:
         raise DataError(
-            f"{path}: sha256 {digest[:12]}... differs from tasks/data/checksums.sha256 ({expected[:12]}...); "
+            f"{path}: sha256 {digest[:12]}... differs from s1eval/data/benchmarks/checksums.sha256 ({expected[:12]}...); "
             "restore the file or pass your own copy with path=..."
         )
+
+
+def file_or_shipped(config: str | Path, folder: Path, what: str) -> Path:
+    """A file the user names, else the shipped `folder/<config>.yaml` (`s1eval curate s1k`, `s1eval train cpu_tiny`
+    work after `pip install s1eval`, with no checkout)."""
+    path = Path(config)
+    if path.is_file():
+        return path
+    for candidate in (folder / f"{config}.yaml", folder / str(config)):
+        if candidate.is_file():
+            return candidate
+    shipped = ", ".join(sorted(p.stem for p in folder.glob("*.yaml")))
+    raise ConfigError(
+        f"no {what} {str(config)!r} (file not found); give the path of a YAML file or one of: {shipped}"
+    )
 
 
 def _verify(path: Path) -> None:

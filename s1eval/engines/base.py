@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from s1eval.errors import OPTION_SPELLINGS, ConfigError, S1EvalError, option
 
@@ -114,11 +114,18 @@ class Tokenizer(Protocol):
 
 @runtime_checkable
 class Engine(Protocol):
-    """A backend that extends batches of token sequences."""
+    """A backend that extends batches of token sequences.
+
+    `EngineBase` gives the last four members their defaults (no batch limit, lock-step driving, nothing to
+    release); an engine overrides what it does better (the hf engine schedules programs itself and keeps KV
+    caches that `release` frees; the openai engine holds connections that `close` shuts).
+    """
 
     name: str
     model_id: str
     tokenizer: Tokenizer
+    max_batch_size: int | None
+    """Rows per `generate` call the engine prefers; None: give it everything at once (it batches itself)."""
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         """Extend every request; one result per request, in order. Never raises for one bad row."""
@@ -127,6 +134,35 @@ class Engine(Protocol):
     def describe(self) -> dict:
         """Settings that identify this engine in a run manifest and a cache key."""
         ...
+
+    def drive(self, programs: Sequence[Any]) -> list[Any]:
+        """Run control programs (`engines.programs.Program`) to completion; their return values, in order."""
+        ...
+
+    def release(self) -> None:
+        """Free what the engine keeps between the calls of one method (KV caches); it stays usable."""
+        ...
+
+    def close(self) -> None:
+        """Free everything (caches, connections, the model); the engine is not used again."""
+        ...
+
+
+class EngineBase:
+    """Defaults for the optional members of `Engine`; every s1eval engine inherits them."""
+
+    max_batch_size: int | None = None
+
+    def drive(self, programs: Sequence[Any]) -> list[Any]:
+        from s1eval.engines.programs import drive_lockstep
+
+        return drive_lockstep(self, programs)  # type: ignore[arg-type]
+
+    def release(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self.release()
 
 
 class EngineError(S1EvalError, RuntimeError):

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
-from s1eval.engines.base import GenerationRequest, GenerationResult, Tokenizer
+from s1eval.engines.base import EngineBase, GenerationRequest, GenerationResult, Tokenizer
 from s1eval.engines.stops import StopStringMatcher
 from s1eval.formats.base import ThinkingFormat
 
@@ -19,7 +19,7 @@ Script = Callable[[str, int], str]
 """(context text, how many calls this cache_key has had) -> the text the model would write from here."""
 
 
-class FakeEngine:
+class FakeEngine(EngineBase):
     name = "fake"
 
     def __init__(

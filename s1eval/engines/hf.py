@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from s1eval.engines.base import EngineError, GenerationRequest, GenerationResult
+from s1eval.engines.base import EngineBase, EngineError, GenerationRequest, GenerationResult
 from s1eval.engines.programs import drive_lockstep
 from s1eval.engines.sampling import apply_penalties, make_generator, select_token
 from s1eval.engines.stops import StopStringMatcher
@@ -176,7 +176,7 @@ def _looks_like_hub_id(name: str) -> bool:
     return len(parts) == 2 and all(parts) and not name.startswith((".", "/", "~"))
 
 
-class HFEngine:
+class HFEngine(EngineBase):
     """In-process transformers engine with KV-cache reuse across calls."""
 
     name = "hf"

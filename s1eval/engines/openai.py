@@ -48,7 +48,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from dataclasses import dataclass
 from typing import Any
 
-from s1eval.engines.base import EngineError, GenerationRequest, GenerationResult, SamplingParams
+from s1eval.engines.base import EngineBase, EngineError, GenerationRequest, GenerationResult, SamplingParams
 from s1eval.errors import option
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
@@ -186,7 +186,7 @@ class _Prepared:
     request: GenerationRequest
 
 
-class OpenAIEngine:
+class OpenAIEngine(EngineBase):
     """Completions over HTTP against one or many OpenAI-compatible servers (see the module docstring)."""
 
     name = "openai"

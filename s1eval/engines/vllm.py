@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from s1eval.engines.base import EngineError, GenerationRequest, GenerationResult
+from s1eval.engines.base import EngineBase, EngineError, GenerationRequest, GenerationResult
 from s1eval.engines.openai import cut_stop_string
 
 
@@ -28,7 +28,7 @@ def _import_vllm() -> Any:
     return vllm
 
 
-class VLLMEngine:
+class VLLMEngine(EngineBase):
     """In-process vLLM `LLM` behind the Engine protocol."""
 
     name = "vllm"

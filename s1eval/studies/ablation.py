@@ -7,7 +7,7 @@ is evaluated with the same budget-forcing settings into `<work>/runs/<subset>/<b
 again (deterministic), skips every model whose training finished on the same data and config, and resumes
 every run.
 
-Several GPUs: train the models yourself with `accelerate launch -m training CONFIG --dataset_name
+Several GPUs: train the models yourself with `accelerate launch -m s1eval.training CONFIG --dataset_name
 <work>/data/<subset>.jsonl --output_dir <work>/models/<subset>` and run the study; it picks them up.
 """
 
@@ -64,8 +64,8 @@ def curation_config(
 ) -> tuple[Any, Any]:
     """(CurationConfig, canonical pool frame or None) for the study: the pool's own config where it is one,
     with the study's seed, subset names and size."""
-    from curation import CurationConfig, config_from_dict, load_config
-    from curation.pool import canonicalize
+    from s1eval.curation import CurationConfig, config_from_dict, load_config
+    from s1eval.curation.pool import canonicalize
 
     frame = None
     if isinstance(pool, CurationConfig):
@@ -97,7 +97,7 @@ def curate_subsets(
 ) -> tuple[dict[str, Path], dict[str, Any]]:
     """Curate every subset into `data_dir` (<subset>.jsonl, report.md, removed.jsonl); returns the files and
     what the page says about the curation."""
-    from curation import curate, write_outputs
+    from s1eval.curation import curate, write_outputs
 
     cfg, frame = curation_config(pool, subset_size=subset_size, seed=seed, subsets=subsets)
     result = curate(cfg, pool=frame)
@@ -131,7 +131,7 @@ def training_stamp(
 ) -> dict:
     """What decides a trained model: the recipe file, the data, the overrides and the step limit (no paths,
     so a moved work dir still matches)."""
-    from training.recipe import resolve_config
+    from s1eval.training.recipe import resolve_config
 
     recipe = resolve_config(config)
     return {
@@ -153,7 +153,7 @@ def train_subset(
     tiny_model_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Train one subset's model unless it is already trained on the same data and config; its summary."""
-    from training.recipe import last_checkpoint, train
+    from s1eval.training.recipe import last_checkpoint, train
 
     stamp = training_stamp(config, data_file, train_args, max_steps)
     stamp_path, summary_path = model_dir / STAMP, model_dir / SUMMARY
@@ -224,7 +224,7 @@ def run_ablation_study(
     out of the table (they differ run to run; steps and tokens seen still give the cost).
     Returns the table (rows: subsets; columns: (benchmark, metric) and ("training", metric)).
     """
-    from curation.config import subset_key
+    from s1eval.curation.config import subset_key
 
     require_positive("samples", samples, "Use 1 for one sample per question.")
     keys = list(dict.fromkeys(subset_key(s) for s in subsets))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,10 +118,7 @@ def run_cell(
 
 def unload_engine(engine: Any) -> None:
     """Free an engine's memory before the next model loads (the ablation holds one model at a time)."""
-    for name in ("release", "close"):
-        method: Callable[[], None] | None = getattr(engine, name, None)
-        if callable(method):
-            method()
+    engine.close()
     gc.collect()
     try:
         import torch

@@ -8,8 +8,9 @@ point estimate says. So the note never claims more than the intervals show.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -74,6 +75,25 @@ def _finding(table: pd.DataFrame, row: str, bench: str, better: str, worse: str,
     n = table.loc[row, (bench, "n_paired")]
     n = 0 if math.isnan(n) else int(n)
     return Finding(better, worse, bench, diff, low, high, p, n, classify(low, high))
+
+
+def paired_finding(
+    better: str,
+    worse: str,
+    benchmark: str,
+    better_records: Sequence[Mapping[str, Any]],
+    worse_records: Sequence[Mapping[str, Any]],
+    *,
+    resamples: int = 10_000,
+    seed: int = 0,
+) -> Finding:
+    """ "better >= worse" read off two sets of records (`id`, `correct`, optional `sample`), paired by question."""
+    from s1eval.studies.tables import paired_difference
+
+    d = paired_difference(better_records, worse_records, resamples=resamples, seed=seed)
+    n = 0 if math.isnan(d["n_paired"]) else int(d["n_paired"])
+    low, high = (math.nan, math.nan) if n == 0 else (d["diff_low"], d["diff_high"])
+    return Finding(better, worse, benchmark, d["diff"], low, high, d["p_value"], n, classify(low, high))
 
 
 def extrapolation_findings(table: pd.DataFrame, row: str = "2x Wait") -> list[Finding]:

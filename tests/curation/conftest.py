@@ -8,10 +8,6 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-# An editable install made before curation/ had an __init__.py maps it as a namespace package; the repo root
-# first on sys.path makes the real package win until the venv is reinstalled.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-sys.modules.pop("curation", None)
 
 import curation_synth as synth  # noqa: E402
 from curation_synth import make_config  # noqa: E402
@@ -31,7 +27,7 @@ def pool_path(synth_pool, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def result(pool_path):
-    from curation import curate
+    from s1eval.curation import curate
 
     return curate(make_config(pool_path))
 

@@ -208,7 +208,7 @@ N_SUBSET = 200
 
 def make_config(pool_path: Path, **overrides):
     """The test config: the synthetic pool's grade columns, the bundled eval samples, N=200."""
-    from curation import config_from_dict
+    from s1eval.curation import config_from_dict
 
     data = {
         "seed": 7,
@@ -405,7 +405,7 @@ def s1_config(pool_path: Path, **overrides):
     """curation/configs/s1k.yaml with the pool replaced by a local file, the regex counter and test eval sets."""
     import yaml
 
-    from curation import config_from_dict
+    from s1eval.curation import config_from_dict
 
     data = yaml.safe_load((Path(__file__).resolve().parents[2] / "curation/configs/s1k.yaml").read_text())
     data["pool"] = {"path": str(pool_path), "columns": "s1-59k"}

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from curation.cli import curate_command
+from s1eval.curation.cli import curate_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +38,7 @@ def test_python_m_curation_subprocess(tmp_path, pool_path):
     cfg = _write_config(tmp_path, pool_path)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
-        [sys.executable, "-m", "curation", str(cfg), "--subset", "s1k", "--subset", "1k-random"],
+        [sys.executable, "-m", "s1eval.curation", str(cfg), "--subset", "s1k", "--subset", "1k-random"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -55,7 +55,7 @@ def test_python_m_curation_subprocess(tmp_path, pool_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("pool:\n  path: /no/such/pool.jsonl\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "curation", str(bad)],
+        [sys.executable, "-m", "s1eval.curation", str(bad)],
         cwd=ROOT,
         env=env,
         capture_output=True,

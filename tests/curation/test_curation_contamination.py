@@ -6,8 +6,8 @@ import curation_synth as synth
 import pandas as pd
 import pytest
 
-from curation import contamination
-from curation.config import ContaminationConfig, CurationConfig
+from s1eval.curation import contamination
+from s1eval.curation.config import ContaminationConfig, CurationConfig
 from s1eval.errors import DataError
 
 
@@ -85,9 +85,6 @@ def test_eval_sets_from_files_and_errors(tmp_path):
         contamination.load_eval_set({"name": "bad", "path": str(bad)}, cfg)
 
 
-@pytest.mark.skipif(
-    not (contamination.TASKS_DATA / "math500.jsonl").exists(), reason="tasks/data not there yet"
-)
 def test_shipped_eval_sets_load_by_name():
     es = contamination.load_eval_set("math500", CurationConfig())
     assert len(es.questions) == 500

@@ -4,9 +4,9 @@ import curation_synth as synth
 import pandas as pd
 import pytest
 
-from curation import difficulty, tokens
-from curation.config import DifficultyConfig
-from curation.pool import to_bool
+from s1eval.curation import difficulty, tokens
+from s1eval.curation.config import DifficultyConfig
+from s1eval.curation.pool import to_bool
 from s1eval.errors import ConfigError, DataError
 
 

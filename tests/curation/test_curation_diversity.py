@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curation import diversity
-from curation.config import CurationConfig, DiversityConfig
-from curation.domains import KeywordClassifier, LLMClassifier, TfidfClassifier, assign
+from s1eval.curation import diversity
+from s1eval.curation.config import CurationConfig, DiversityConfig
+from s1eval.curation.domains import KeywordClassifier, LLMClassifier, TfidfClassifier, assign
 from s1eval.errors import ConfigError
 
 

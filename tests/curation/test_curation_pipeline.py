@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 from curation_synth import make_config
 
-from curation import config_from_dict, curate, load_config, to_dataset, write_outputs
-from curation.config import ColumnMap, ExportConfig
-from curation.export import assistant_text, to_records
-from curation.pool import canonicalize
+from s1eval.curation import config_from_dict, curate, load_config, to_dataset, write_outputs
+from s1eval.curation.config import ColumnMap, ExportConfig
+from s1eval.curation.export import assistant_text, to_records
+from s1eval.curation.pool import canonicalize
 from s1eval.errors import ConfigError, DataError
 
 
@@ -123,11 +123,9 @@ def test_bad_input_is_a_one_line_error(tmp_path, pool_path):
 
 
 def test_shipped_configs_parse():
-    from pathlib import Path
+    from s1eval.curation.config import CONFIG_DIR
 
-    import curation
-
-    for path in sorted((Path(curation.__file__).parent / "configs").glob("*.yaml")):
+    for path in sorted(CONFIG_DIR.glob("*.yaml")):
         cfg = load_config(path)
         assert cfg.subsets.n > 0, path
 
@@ -148,14 +146,9 @@ def test_a_pool_where_everything_is_removed(tmp_path):
 def test_shipped_local_config_runs(tmp_path):
     from pathlib import Path
 
-    import curation
+    import s1eval.curation
 
-    cfg = load_config(Path(curation.__file__).parent / "configs" / "local.yaml")
-    if not all(
-        (Path(curation.__file__).parents[1] / "tasks" / "data" / f"{n}.jsonl").exists()
-        for n in ("aime24", "math500")
-    ):
-        pytest.skip("tasks/data not there")
+    cfg = load_config(Path(s1eval.curation.__file__).parent / "configs" / "local.yaml")
     r = curate(cfg)
     assert r.report["stages"][0]["in"] == 61 and len(r.subsets["s1k"]) == 20
 

@@ -4,8 +4,8 @@ import curation_synth as synth
 import pandas as pd
 import pytest
 
-from curation import quality
-from curation.config import QualityConfig
+from s1eval.curation import quality
+from s1eval.curation.config import QualityConfig
 from s1eval.errors import ConfigError
 
 

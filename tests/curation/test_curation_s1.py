@@ -12,11 +12,19 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from curation import config_from_dict, curate, diversity, load_config, quality, selection, write_outputs
-from curation.cli import curate_command
-from curation.config import BenchmarkPhaseConfig, FirstStageConfig, QualityConfig
-from curation.domains import DEFAULT_KEYWORDS
-from curation.pool import question_hash
+from s1eval.curation import (
+    config_from_dict,
+    curate,
+    diversity,
+    load_config,
+    quality,
+    selection,
+    write_outputs,
+)
+from s1eval.curation.cli import curate_command
+from s1eval.curation.config import BenchmarkPhaseConfig, FirstStageConfig, QualityConfig
+from s1eval.curation.domains import DEFAULT_KEYWORDS
+from s1eval.curation.pool import question_hash
 from s1eval.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,7 +109,7 @@ def test_same_config_same_bytes(s1_path, s1_result, tmp_path):
 
 
 def _markdown(result) -> str:
-    from curation import report
+    from s1eval.curation import report
 
     return report.to_markdown(result.report)
 
@@ -219,8 +227,8 @@ def test_turning_the_stage_off_explicitly_runs(s1_pool, tmp_path):
 
 
 def test_unknown_grades_are_dropped_not_kept():
-    from curation import difficulty
-    from curation.config import DifficultyConfig
+    from s1eval.curation import difficulty
+    from s1eval.curation.config import DifficultyConfig
 
     df = _frame(["a", "b", "c"])
     df["solved:m"] = pd.array([False, pd.NA, True], dtype="boolean")
@@ -380,8 +388,8 @@ def test_msc_codes_are_not_split_across_labels():
 
 
 def test_report_names_the_ngrams_behind_the_removals():
-    from curation import contamination
-    from curation.config import ContaminationConfig, CurationConfig
+    from s1eval.curation import contamination
+    from s1eval.curation.config import ContaminationConfig, CurationConfig
 
     boiler = "find the number of ordered pairs of positive integers"
     es = contamination.EvalSet(
@@ -394,7 +402,7 @@ def test_report_names_the_ngrams_behind_the_removals():
     grams = {h["ngram"]: h["rows"] for h in r.info["by_ngram"]}
     assert grams["find the number of ordered pairs of positive"] == 3
     assert r.info["ngrams_total"] == len(grams)
-    from curation import report
+    from s1eval.curation import report
 
     rep = {
         "pool": {"origin": "x", "rows": 4},
@@ -423,7 +431,7 @@ def test_a_first_stage_larger_than_n_is_sampled_down(s1_pool, s1_path):
 
 
 def test_the_tokenizer_is_loaded_only_when_a_length_is_missing():
-    from curation import tokens
+    from s1eval.curation import tokens
 
     count = tokens.lazy_counter("/nonexistent/tokenizer/path")  # no error yet: nothing to count
     df = pd.DataFrame({"thinking": ["a b"], "thinking_tokens": pd.array([7], dtype="Int64")})

@@ -4,7 +4,7 @@ import curation_synth as synth
 import pandas as pd
 from curation_synth import N_SUBSET, make_config
 
-from curation import curate
+from s1eval.curation import curate
 
 
 def _set(df):

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from s1eval.demo import task
-from s1eval.demo.pipeline import DemoConfig, run_demo
-from s1eval.demo.pool import build_pool
+from examples.demo import task
+from examples.demo.pipeline import DemoConfig, run_demo
+from examples.demo.pool import build_pool
 
 
 # --------------------------------------------------------------------------- the task (fast)
@@ -158,8 +158,11 @@ def test_summary_and_note_agree_with_the_runs(demo):
     note = (cfg.out / "README.md").read_text()
     for row in _csv(cfg.out / "leaderboard.csv"):
         assert f"{float(row['performance']):.1f}" in note
-    for finding in summary["findings"]:
-        assert finding["finding"] in note
+    assert summary["findings"]
+    for finding in summary["findings"]:  # interval-based, as the studies' findings
+        assert finding["sentence"] in note
+        assert "95% CI" in finding["sentence"]
+        assert finding["status"] in ("shown", "not shown", "contradicted")
 
 
 @pytest.mark.slow

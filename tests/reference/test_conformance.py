@@ -19,6 +19,7 @@ from collections import Counter
 import pytest
 
 from s1eval.control.budget_forcing import BudgetForcingConfig, run_budget_sweep
+from s1eval.engines.base import EngineBase
 from s1eval.formats import R1, S1
 from tests.reference.s1_fork import fork_generate_until
 
@@ -83,7 +84,7 @@ def biased(lm):
     return make
 
 
-class Recorder:
+class Recorder(EngineBase):
     """An engine wrapper that logs every (request, result) pair (and hides the hf engine's own driver)."""
 
     def __init__(self, engine):

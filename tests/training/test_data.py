@@ -9,9 +9,9 @@ import torch
 from s1eval.control.markers import MARKER_RE, strip_markers
 from s1eval.errors import ConfigError, DataError
 from s1eval.formats import S1, build_prompt
-from training.data import format_example, load_rows, to_prompt_completion, write_jsonl
-from training.recipe import build_trainer, parse_config
-from training.toy import arithmetic_rows
+from s1eval.training.data import format_example, load_rows, to_prompt_completion, write_jsonl
+from s1eval.training.recipe import build_trainer, parse_config
+from s1eval.training.toy import arithmetic_rows
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 

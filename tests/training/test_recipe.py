@@ -15,9 +15,9 @@ from s1eval.control.budget_forcing import BudgetForcingConfig, run_budget_forcin
 from s1eval.errors import ConfigError
 from s1eval.formats import S1, build_prompt, detect_format, preflight
 from s1eval.scoring.classes import OUTCOMES
-from training.data import write_jsonl
-from training.recipe import CONFIG_DIR, SUMMARY_FILE, parse_config, train
-from training.toy import arithmetic_rows
+from s1eval.training.data import write_jsonl
+from s1eval.training.recipe import CONFIG_DIR, SUMMARY_FILE, parse_config, train
+from s1eval.training.toy import arithmetic_rows
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 REPO = Path(__file__).resolve().parents[2]
@@ -52,7 +52,7 @@ def trained(tiny_model_path, tmp_path_factory):
         [
             sys.executable,
             "-m",
-            "training",
+            "s1eval.training",
             "cpu_tiny",
             "--output-dir",
             str(out),

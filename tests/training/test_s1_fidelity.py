@@ -12,8 +12,8 @@ import pytest
 
 from s1eval.errors import ConfigError, DataError
 from s1eval.formats import S1, build_prompt
-from training.data import example_text, prefix_answer, to_prompt_completion, write_jsonl
-from training.recipe import build_dataset, build_trainer, parse_config
+from s1eval.training.data import example_text, prefix_answer, to_prompt_completion, write_jsonl
+from s1eval.training.recipe import build_dataset, build_trainer, parse_config
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 

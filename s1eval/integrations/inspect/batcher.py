@@ -25,7 +25,7 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 
-from s1eval.engines.base import Engine, GenerationRequest, GenerationResult
+from s1eval.engines.base import Engine, EngineBase, GenerationRequest, GenerationResult
 
 T = TypeVar("T")
 
@@ -105,9 +105,7 @@ class EngineBatcher:
         with anyio.CancelScope(shield=True):
             await self._maybe_dispatch()
         if not self._live and not self._busy:  # nothing will be continued: free the backend's caches now
-            release = getattr(self.engine, "release", None)
-            if callable(release):
-                release()
+            self.engine.release()
 
     async def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         """One-shot requests (plain chat generation) that share the next call with everything else."""
@@ -191,7 +189,7 @@ class EngineBatcher:
             waiter.done.set()
 
 
-class BatchedEngine:
+class BatchedEngine(EngineBase):
     """The Engine a single sample's control method sees: its calls are steps of one batcher session.
 
     It must be used from a worker thread started by `EngineBatcher.run_sync`. It has no `release`, so a
@@ -205,7 +203,7 @@ class BatchedEngine:
         self.name = engine.name
         self.model_id = engine.model_id
         self.tokenizer = engine.tokenizer
-        self.max_batch_size = getattr(engine, "max_batch_size", None)
+        self.max_batch_size = engine.max_batch_size
         self.context_length = _context_length(engine)
         """The backend's context length (what `max_thinking_tokens="auto"` and the context check read)."""
 

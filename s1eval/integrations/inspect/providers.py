@@ -81,7 +81,7 @@ class S1EngineAPI(ModelAPI):
         return DEFAULT_MAX_TOKENS
 
     def max_connections(self) -> int:
-        return int(getattr(self.engine, "max_batch_size", None) or 32)
+        return int(self.engine.max_batch_size or 32)
 
     def collapse_user_messages(self) -> bool:
         return True

@@ -7,7 +7,7 @@ import pytest
 
 from s1eval.control.budget_forcing import BudgetForcingConfig
 from s1eval.control.methods import get_method
-from s1eval.engines.base import GenerationRequest
+from s1eval.engines.base import EngineBase, GenerationRequest
 from s1eval.engines.fake import FakeEngine, ThinkingScript
 from s1eval.formats import S1
 from s1eval.integrations.inspect.batcher import EngineBatcher
@@ -79,7 +79,7 @@ def test_extension_rounds_through_the_batcher_match_a_direct_run(tiny_tokenizer)
     assert batcher.stats["calls"] == 4 and batcher.stats["max_sessions_per_call"] == 4
 
 
-class _Broken:
+class _Broken(EngineBase):
     name = "broken"
     model_id = "broken"
     max_batch_size = None

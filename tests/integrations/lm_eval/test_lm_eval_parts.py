@@ -163,7 +163,7 @@ def test_pth_hook_registers_in_a_fresh_interpreter_and_can_be_turned_off():
 
 
 def test_task_scoring_uses_answer_thinking_and_ledger():
-    from tasks.lm_eval.utils import process_results
+    from s1eval.integrations.lm_eval.tasks.utils import process_results
 
     doc = {"id": "q", "question": "3+4?", "answer": "7", "kind": "math", "source": "s1eval:math500"}
     ledger = {"method": "bf", "budget": 8, "thinking_tokens": 8, "outcome": "forced"}
@@ -179,7 +179,7 @@ def test_task_scoring_uses_answer_thinking_and_ledger():
 
 def test_gpqa_task_loads_the_users_csv_and_says_how_when_missing(tmp_path, monkeypatch):
     from s1eval.errors import DataError
-    from tasks.lm_eval.utils import load_gpqa_diamond
+    from s1eval.integrations.lm_eval.tasks.utils import load_gpqa_diamond
 
     csv = tmp_path / "gpqa_diamond.csv"
     header = "Record ID,Question,Correct Answer,Incorrect Answer 1,Incorrect Answer 2,Incorrect Answer 3\n"

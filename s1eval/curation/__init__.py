@@ -1,0 +1,35 @@
+"""s1K-style data curation: quality, decontamination, difficulty and diversity stages plus ablation subsets.
+
+    from s1eval.curation import load_config, curate, write_outputs
+    result = curate(load_config("curation/configs/local.yaml"))
+    write_outputs(result, "out/")
+
+See curation/configs/ for the paper's s1K config and a small local one.
+"""
+
+from .config import CurationConfig, config_from_dict, load_config
+from .contamination import EvalSet
+from .difficulty import Grader, Solver, default_grader
+from .domains import DomainClassifier, KeywordClassifier, LLMClassifier, TfidfClassifier
+from .export import to_dataset, to_records
+from .pipeline import CurationResult, curate, run, write_outputs
+
+__all__ = [
+    "CurationConfig",
+    "CurationResult",
+    "DomainClassifier",
+    "EvalSet",
+    "Grader",
+    "KeywordClassifier",
+    "LLMClassifier",
+    "Solver",
+    "TfidfClassifier",
+    "config_from_dict",
+    "curate",
+    "default_grader",
+    "load_config",
+    "run",
+    "to_dataset",
+    "to_records",
+    "write_outputs",
+]
