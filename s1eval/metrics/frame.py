@@ -29,8 +29,9 @@ COLUMNS: dict[str, str] = {
     "extensions": "int64",
 }
 
-SYSTEM_KEYS: list[str] = ["model", "variant", "method"]
-"""What one leaderboard row is: a model (and the data it was trained on) driven by one method."""
+SYSTEM_KEYS: list[str] = ["model", "variant", "method", "source"]
+"""What one leaderboard row is: a model (and the data it was trained on) driven by one method, from one front
+end (an lm-eval run and an Inspect run of the same model are two rows, never one pooled row)."""
 
 
 def empty_frame() -> pd.DataFrame:

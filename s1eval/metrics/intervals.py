@@ -3,7 +3,9 @@
 - One sample per question: the Wilson score interval (good coverage at small n and near 0 or 1, where the
   normal approximation fails; AIME24 has only 30 questions).
 - k samples per question (avg@k): a percentile bootstrap that resamples *questions*, because samples of the
-  same question are not independent.
+  same question are not independent. Below MIN_BOOTSTRAP_QUESTIONS questions a percentile bootstrap
+  collapses (2 questions that both scored 0 give [0, 0]); there the Wilson interval with the number of
+  *questions* as n is used instead (the conservative effective sample size for clustered samples).
 - "Is X better than Y": a paired bootstrap over the questions both methods answered, with a two-sided p-value.
 
 Every resampling function takes a seed and draws all resamples in one vectorised numpy call, so the same
@@ -20,6 +22,8 @@ from numpy.typing import ArrayLike
 Z95 = 1.959963984540054
 DEFAULT_RESAMPLES = 10_000
 DEFAULT_SEED = 0
+MIN_BOOTSTRAP_QUESTIONS = 20
+"""Fewer questions than this: avg@k's interval is Wilson over the questions, not a bootstrap."""
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,9 @@ class PairedResult:
 NAN_INTERVAL = Interval(float("nan"), float("nan"), float("nan"), "none")
 
 
-def wilson(correct: int, total: int, z: float = Z95) -> Interval:
-    """Wilson score interval for ``correct`` successes out of ``total`` trials."""
+def wilson(correct: float, total: int, z: float = Z95) -> Interval:
+    """Wilson score interval for ``correct`` successes out of ``total`` trials (``correct`` may be a sum of
+    per-question shares, as for avg@k over few questions)."""
     if total < 0 or correct < 0 or correct > total:
         raise ValueError(f"wilson() needs 0 <= correct <= total, got {correct}/{total}")
     if total == 0:
@@ -100,12 +105,16 @@ def bootstrap_questions(
 def accuracy_interval(
     scores: ArrayLike, resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED
 ) -> Interval:
-    """Wilson when every question has one sample, else the bootstrap over questions."""
+    """Wilson when every question has one sample, else the bootstrap over questions (Wilson over the
+    questions' mean scores when there are fewer than MIN_BOOTSTRAP_QUESTIONS of them)."""
     arr = np.asarray(scores, dtype=float)
     if arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 1):
         flat = arr.reshape(-1)
         flat = flat[~np.isnan(flat)]
         return wilson(int(flat.sum()), int(flat.size))
+    means = _question_means(arr)
+    if 0 < means.size < MIN_BOOTSTRAP_QUESTIONS:
+        return wilson(float(means.sum()), int(means.size))
     return bootstrap_questions(arr, resamples=resamples, seed=seed)
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 import s1eval
 from s1eval.metrics.control import Bounds
+from s1eval.metrics.intervals import MIN_BOOTSTRAP_QUESTIONS
 from s1eval.metrics.scaling import Unit
 from s1eval.report import html as html_page
 from s1eval.report.compare import paired_against_best
@@ -67,17 +68,66 @@ def report_meta(runs: RunSet, unit: Unit, bounds: Bounds, resamples: int, seed: 
         "Model variants": ", ".join(_unique(r.variant for r in infos)) or "-",
         "Benchmarks": ", ".join(_unique(r.benchmark for r in infos)) or "-",
         "Data hashes": "; ".join(hashes) or "-",
-        "Runs": "; ".join(f"{r.label} ({r.source}: {r.path}, {r.n_samples} samples)" for r in infos) or "-",
-        "Settings": {r.path: r.settings for r in infos if r.settings},
-        "s1eval version of the runs": ", ".join(_unique(r.s1eval_version for r in infos)) or "-",
+        "Runs": _runs_summary(infos),
+        "s1eval version of the runs": ", ".join(_unique(r.s1eval_version for r in infos)) or "unrecorded",
         "s1eval version of this report": s1eval.__version__,
         "Scaling unit": UNIT_TEXT[unit],
         "Control range": "[min, max] of each method's budget set"
         if bounds == "set"
         else "[0, budget] of each sample's own budget",
         "Intervals": f"95%: Wilson for one sample per question, else bootstrap over questions "
-        f"({resamples} resamples, seed {seed})",
+        f"({resamples} resamples, seed {seed}; Wilson over the questions below {MIN_BOOTSTRAP_QUESTIONS})",
     }
+
+
+def _runs_summary(infos: list[Any]) -> str:
+    """'3 runs (s1eval 2, lm_eval 1), 1,200 samples; each with its settings under Runs below'."""
+    if not infos:
+        return "-"
+    sources: dict[str, int] = {}
+    for r in infos:
+        sources[r.source] = sources.get(r.source, 0) + 1
+    by_source = ", ".join(f"{s} {n}" for s, n in sorted(sources.items()))
+    samples = sum(r.n_samples for r in infos)
+    return f"{len(infos)} ({by_source}), {samples:,} samples; each with its settings under Runs below"
+
+
+RUN_COLUMNS: list[tuple[str, str]] = [
+    ("Run", "text"),
+    ("Source", "text"),
+    ("Path", "text"),
+    ("Samples", "num"),
+    ("s1eval", "text"),
+    ("Settings", "text"),
+]
+
+
+def _settings_text(settings: dict[str, Any]) -> str:
+    """`key=value` pairs, sorted, values as compact JSON (what a reader needs to rerun it, on one line)."""
+    return (
+        ", ".join(
+            f"{k}={v if isinstance(v, str) else json.dumps(v, sort_keys=True, separators=(',', ':'))}"
+            for k, v in sorted(settings.items())
+            if v is not None
+        )
+        or "-"
+    )
+
+
+def run_rows(runs: RunSet) -> list[dict[str, Any]]:
+    """One display row per run read: where it came from and the settings it ran with."""
+    rows = []
+    for r in runs.runs:
+        cells = {
+            "Run": (r.label, r.label),
+            "Source": (r.source, r.source),
+            "Path": (r.path, r.path),
+            "Samples": (f"{r.n_samples:,}", r.n_samples),
+            "s1eval": (r.s1eval_version or "-", r.s1eval_version),
+            "Settings": (_settings_text(r.settings), ""),
+        }
+        rows.append({"benchmark": r.benchmark, "cells": cells})
+    return rows
 
 
 NOTES: list[str] = [
@@ -117,6 +167,7 @@ def write_report(
     plots = scaling_plots(bt, out)
 
     lb_rows, bt_rows, pr_rows = leaderboard_rows(lb), budget_rows(bt), paired_rows(paired)
+    runs_table = run_rows(runs)
     ov_columns, ov_rows = overview_table(lb)
     md = [
         f"# {title}\n",
@@ -136,6 +187,7 @@ def write_report(
     if plots:
         md.append("## Scaling plots\n")
         md += [f"![{bench}]({png.name}) ([SVG]({svg.name}))\n" for bench, (png, svg) in sorted(plots.items())]
+    md += ["## Runs\n", rows_markdown(RUN_COLUMNS, runs_table, "No runs.")]
     report_md = out / "report.md"
     report_md.write_text("\n".join(md), encoding="utf-8")
 
@@ -169,6 +221,8 @@ def write_report(
         )
     if not sections:
         sections.append(("Leaderboard", "<p>No samples were found in the runs given.</p>"))
+    if runs_table:
+        sections.append(("Runs", html_page.sortable_table(RUN_COLUMNS, runs_table)))
     page = html_page.render_page(title, meta, sections, {b: p for b, (p, _) in plots.items()}, NOTES)
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")

@@ -13,8 +13,29 @@ if TYPE_CHECKING:
     from s1eval.report.build import Report
 
 
+NARROW_COLUMNS: list[tuple[str, str, str]] = [
+    # (leaderboard column, short header, kind): what fits an 80-column terminal
+    ("Model", "Model", "text"),
+    ("Method", "Method", "text"),
+    ("Control (%)", "Ctrl%", "num"),
+    ("Scaling", "Scal.", "num"),
+    ("Performance (%)", "Perf%", "num"),
+    ("Accuracy (95% CI)", "Acc% (95% CI)", "num"),
+    ("n x k", "n x k", "text"),
+]
+
+
+def _table_width(columns: list[str], rows: list[dict], box_chrome: int, per_column: int) -> int:
+    widths = [max(len(c), *(len(r["cells"][c][0]) for r in rows)) for c in columns]
+    return sum(widths) + per_column * len(columns) + box_chrome
+
+
 def print_leaderboard(report: Report, console: Console | None = None) -> None:
-    """The leaderboard on the terminal, one rich table per benchmark."""
+    """The leaderboard on the terminal, one rich table per benchmark: every column when the terminal is wide
+    enough, else the main ones with short headers (the full table is in report.md and index.html)."""
+    from rich import box
+    from rich.markup import escape
+
     from s1eval.report.tables import LEADERBOARD_COLUMNS, leaderboard_rows
 
     console = console or Console()
@@ -22,13 +43,20 @@ def print_leaderboard(report: Report, console: Console | None = None) -> None:
     if not rows:
         console.print("[yellow]No samples were found in the runs given.[/yellow]")
         return
+    full = [(name, name, kind) for name, kind in LEADERBOARD_COLUMNS]
+    fits = _table_width([c for c, _, _ in full], rows, box_chrome=1, per_column=3) <= console.width
+    columns = full if fits else NARROW_COLUMNS
     for bench in sorted({r["benchmark"] for r in rows}):
-        table = Table(title=f"Leaderboard: {bench}", show_lines=False)
-        for name, kind in LEADERBOARD_COLUMNS:
-            table.add_column(name, justify="right" if kind == "num" else "left")
+        table = Table(
+            title=f"Leaderboard: {bench}",
+            box=box.HEAVY_HEAD if fits else box.SIMPLE_HEAD,
+            caption=None if fits else "(main columns; every column in report.md and index.html)",
+        )
+        for _, header, kind in columns:
+            table.add_column(header, justify="right" if kind == "num" else "left")
         for r in rows:
             if r["benchmark"] == bench:
-                table.add_row(*[r["cells"][name][0] for name, _ in LEADERBOARD_COLUMNS])
+                table.add_row(*[escape(r["cells"][name][0]) for name, _, _ in columns])  # "[lm_eval]" is text
         console.print(table)
 
 

@@ -218,7 +218,7 @@ def read_lm_eval_results(path: Path) -> RunSet:
                 method=",".join(methods),
                 data_hash=str(task_hashes.get(task) or ""),
                 settings={k: v for k, v in margs.items() if k not in _MODEL_KEYS},
-                s1eval_version=str(margs.get("s1eval_version") or ""),
+                s1eval_version=str((config.get("s1") or {}).get("s1eval_version") or ""),
                 n_samples=len(frame),
             )
         )
@@ -294,7 +294,7 @@ def read_inspect_log(path: Path) -> RunSet:
         method=",".join(methods),
         data_hash=data_hash,
         settings=dict(spec.solver_args or {}) | dict(spec.task_args or {}),
-        s1eval_version=str((spec.packages or {}).get("s1eval", "")),
+        s1eval_version=str(meta.get("s1eval_version") or (spec.packages or {}).get("s1eval", "")),
         n_samples=len(frame),
     )
     return RunSet(frame, [info])

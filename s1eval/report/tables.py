@@ -23,10 +23,20 @@ def method_name(method: str) -> str:
     return names.get(method, method.upper())
 
 
-def system_name(model: str, variant: str) -> str:
-    """The model column: its training subset when known (s1K vs 1K-random), else the model's last path part."""
+def system_name(model: str, variant: str, source: str = "") -> str:
+    """The model column: its training subset when known (s1K vs 1K-random), else the model's last path part;
+    with `source` (given when a report mixes front ends) the front end that ran it, e.g. "tiny [lm_eval]"."""
     short = model.rstrip("/").split("/")[-1] if model else ""
-    return f"{short} ({variant})" if variant and short else (variant or short or "?")
+    name = f"{short} ({variant})" if variant and short else (variant or short or "?")
+    return f"{name} [{source}]" if source else name
+
+
+def _system_column(frame: pd.DataFrame) -> list[str]:
+    mixed = frame["source"].nunique() > 1
+    return [
+        system_name(m, v, s if mixed else "")
+        for m, v, s in zip(frame["model"], frame["variant"], frame["source"], strict=True)
+    ]
 
 
 def _method_rank(method: str) -> tuple[int, str]:
@@ -40,7 +50,7 @@ def _sort(frame: pd.DataFrame, extra: list[str] | None = None) -> pd.DataFrame:
     keys = frame.assign(
         _m=frame["method"].map(_method_rank), _b=frame["budget"].map(budget_sort_key) if extra else 0
     )
-    return keys.sort_values(["benchmark", "model", "variant", "_m", "_b"], kind="stable").drop(
+    return keys.sort_values(["benchmark", "model", "variant", "_m", "source", "_b"], kind="stable").drop(
         columns=["_m", "_b"]
     )
 
@@ -57,9 +67,7 @@ def leaderboard(
     if summary.empty:
         return summary
     summary = _sort(summary).reset_index(drop=True)
-    summary.insert(
-        0, "system", [system_name(m, v) for m, v in zip(summary["model"], summary["variant"], strict=True)]
-    )
+    summary.insert(0, "system", _system_column(summary))
     summary.insert(1, "method_name", summary["method"].map(method_name))
     return summary
 
@@ -70,9 +78,7 @@ def budget_table(frame: pd.DataFrame, resamples: int = 10_000, seed: int = 0) ->
     if points.empty:
         return points
     points = _sort(points, extra=["budget"]).reset_index(drop=True)
-    points.insert(
-        0, "system", [system_name(m, v) for m, v in zip(points["model"], points["variant"], strict=True)]
-    )
+    points.insert(0, "system", _system_column(points))
     points.insert(1, "method_name", points["method"].map(method_name))
     return points
 
@@ -178,7 +184,9 @@ def _numeric_or_nan(value: Any) -> float:
         return math.nan
 
 
-TEXT_HEADERS: frozenset[str] = frozenset({"Model", "Method", "n x k", "Benchmark", "Best", "Other"})
+TEXT_HEADERS: frozenset[str] = frozenset(
+    {"Model", "Method", "n x k", "Benchmark", "Best", "Other", "Run", "Source", "Path", "s1eval", "Settings"}
+)
 
 
 def markdown_table(headers: list[str], rows: list[list[str]]) -> str:

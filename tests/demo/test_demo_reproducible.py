@@ -40,8 +40,13 @@ if __name__ == "__main__":  # the spawned training workers import this file
 def demo_run(root: Path, parallel: int, hash_seed: str) -> dict[str, bytes]:
     script = root.parent / "demo_run.py"
     script.write_text(SCRIPT)
-    env = {**os.environ, "PYTHONHASHSEED": hash_seed, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-           "PYTHONPATH": str(REPO)}  # the demo is an example in the checkout (examples/demo), not in the package
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": hash_seed,
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "PYTHONPATH": str(REPO),
+    }  # the demo is an example in the checkout (examples/demo), not in the package
     proc = subprocess.run([sys.executable, str(script), str(root), str(parallel)], env=env,
                           capture_output=True, text=True, timeout=900)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -75,7 +75,16 @@ def test_bootstrap_empty_is_nan():
 def test_accuracy_interval_picks_wilson_for_one_sample_else_bootstrap():
     assert accuracy_interval([1, 0, 1]).method == "wilson"
     assert accuracy_interval([[1], [0], [1]]).method == "wilson"
-    assert accuracy_interval([[1, 0], [0, 0], [1, 1]]).method == "bootstrap"
+    assert accuracy_interval([[1, 0], [0, 0], [1, 1]] * 7).method == "bootstrap"  # 21 questions
+
+
+def test_few_questions_with_several_samples_do_not_collapse_to_a_point():
+    # 2 questions x 2 epochs, all wrong: a percentile bootstrap says [0, 0]; Wilson over 2 questions does not
+    assert bootstrap_questions([[0, 0], [0, 0]]).high == 0.0
+    few = accuracy_interval([[0, 0], [0, 0]])
+    assert few.method == "wilson" and few.low == 0.0 and few.high == pytest.approx(wilson(0, 2).high)
+    half = accuracy_interval([[1, 0], [0, 1]])  # avg@2 = 0.5 over 2 questions
+    assert half.estimate == 0.5 and half.low < 0.2 and half.high > 0.8
 
 
 def test_paired_identical_methods_are_not_different():

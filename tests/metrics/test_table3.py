@@ -116,8 +116,8 @@ def test_ccc_classes_use_mean_thinking_tokens_as_x():
 
 def test_avg_at_k_uses_the_bootstrap():
     frame = normalise(
-        rows_for("bf", 1000, [1, 0], [900, 900], sample=0)
-        + rows_for("bf", 1000, [0, 0], [900, 900], sample=1)
+        rows_for("bf", 1000, [1, 0] * 10, [900] * 20, sample=0)
+        + rows_for("bf", 1000, [0, 0] * 10, [900] * 20, sample=1)
     )
     pts = budget_points(frame)
     assert pts.iloc[0]["accuracy"] == 25.0

@@ -17,6 +17,7 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.scorer import Scorer
 from inspect_ai.solver import Solver
 
+import s1eval
 from s1eval.data import Problem, data_hash, format_question, load_benchmark
 from s1eval.errors import ConfigError, require_positive
 from s1eval.integrations.inspect._errors import inspect_user_errors
@@ -148,6 +149,7 @@ def _benchmark_task(
         scorer=benchmark_scorer(kinds.pop() if len(kinds) == 1 else None),
         epochs=Epochs(epochs, [avg_at_k(), maj_at_k()]) if epochs > 1 else None,
         metadata={
+            "s1eval_version": s1eval.__version__,
             "benchmark": benchmark,
             "method": method,
             "data_hash": data_hash(problems),

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from lm_eval.api.model import LM
 
+import s1eval
 from s1eval.control.base import ControlResult
 from s1eval.control.methods import (
     SAMPLING_KEYS,
@@ -145,6 +146,7 @@ class S1MethodLM(LM):
         """Merged into lm-eval's results["config"]: the method, its settings and budget, the engine."""
         return {
             "s1": {
+                "s1eval_version": s1eval.__version__,
                 "model": self.model_name,
                 "method": self.METHOD,
                 "budget": getattr(self.config, "max_thinking_tokens", None),
