@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     print(terminal_leaderboard(written))
     print()
     for f in summary["findings"]:
-        print(f"  [{'x' if f['status'] == 'shown' else ' '}] {f['sentence']}")
+        mark = {"shown": "x", "contradicted": "!"}.get(f["status"], " ")
+        print(f"  [{mark}] {f['sentence']}")
     note = "" if not summary["reused_models"] else " (--quick: reused trained models)"
     print(f"\n[demo] done in {time.perf_counter() - t0:.0f} s{note}; see {cfg.out / 'README.md'}")
     return 0

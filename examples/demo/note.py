@@ -47,7 +47,7 @@ def write_note(out: Path, summary: dict[str, Any], report: Any) -> Path:
     lines = [
         "# Demo: test-time scaling of a tiny model, from curation to leaderboard",
         "",
-        "Written by `python -m examples.demo` (`make demo`); every number below comes from this run's run "
+        "Written by `python -m examples.demo --out results/demo` (`make demo`); every number below comes from this run's run "
         'directories. Task: *modular counter* ("Start at 3. Add 4 mod 10, 9 times."), solved step by step '
         'in the thinking ("3 9:+4=7 8:+4=1 ..."); traces of long problems (more than 4 steps) in the pool '
         'often stop early and answer a partial value, or stop, say "Wait" and finish.',
@@ -83,8 +83,8 @@ def write_note(out: Path, summary: dict[str, Any], report: Any) -> Path:
         "## The paper's findings on this demo",
         "",
         "Each finding is a paired comparison over the same questions; it holds only when the whole 95% interval "
-        "of the difference lies above 0 (the standard of the studies below). "
-        + f"Of {len(found)} checks, {sum(f['status'] == 'shown' for f in found)} hold.",
+        "of the difference lies above 0 (the standard of the studies below; each interval on its own, with no "
+        "correction for making several checks). " + _summary(found),
         "",
         *[f"- {f['sentence']}" for f in found],
         "",
@@ -93,6 +93,14 @@ def write_note(out: Path, summary: dict[str, Any], report: Any) -> Path:
     path = out / "README.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def _summary(found: list[dict[str, Any]]) -> str:
+    count = {s: sum(f["status"] == s for f in found) for s in ("shown", "contradicted", "not shown")}
+    return (
+        f"Of {len(found)} checks, {count['shown']} hold, {count['contradicted']} do not hold and "
+        f"{count['not shown']} are not shown by the intervals."
+    )
 
 
 def studies_section(summary: dict[str, Any]) -> list[str]:

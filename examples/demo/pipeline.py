@@ -376,6 +376,10 @@ def _within_budget(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def _mean_thinking(records: list[dict[str, Any]]) -> float:
+    return sum(r["ledger"]["thinking_tokens"] for r in records) / max(1, len(records))
+
+
 def findings(cfg: DemoConfig, prep: Prepared) -> list[Finding]:
     """The paper's findings on this run, each a paired comparison over the same questions: a finding holds only
     when the whole 95% interval of the difference lies above 0 (the studies' standard; no ad-hoc margins)."""
@@ -405,25 +409,51 @@ def findings(cfg: DemoConfig, prep: Prepared) -> list[Finding]:
         )
     tcc = records(main, "tcc")
     if tcc:
-        out.append(compare("BF Control", "TCC Control", bench, _within_budget(bf), _within_budget(tcc)))
+        shared = {r["budget"] for r in tcc}  # the same budgets on both sides, paired by question
+        out.append(
+            compare(
+                f"BF Control at {sorted(shared)}",
+                "TCC Control",
+                bench,
+                _within_budget([r for r in bf if r["budget"] in shared]),
+                _within_budget(tcc),
+            )
+        )
     rs = records(main, "rs")
     if rs:
         rs_budgets = sorted({r["budget"] for r in rs})
         lo, hi = rs_budgets[0], rs_budgets[-1]
-        # the paper's inverse scaling: accepted short traces are the right ones more often than long ones
-        out.append(compare(f"RS at {lo}", f"RS at {hi}", bench, _at(rs, lo), _at(rs, hi)))
-    vote = records(main, "vote")
-    if vote:
-        n_max = max(r["budget"] for r in vote)
-        last = f"bf+wait{max(cfg.extensions)}"
-        seq = records(main, last)
+
+        def accepted(budget: Any) -> str:
+            rows = _at(rs, budget)
+            return f"{sum(bool(r['ledger'].get('accepted')) for r in rows)}/{len(rows)} accepted"
+
+        # the paper's inverse scaling; a sample that no try fitted falls back to the shortest try, so the
+        # acceptance rate says how much of each side is the rule rather than the model
         out.append(
             compare(
-                f"BF+{max(cfg.extensions)}xWait at {big}",
-                f"Vote (n={n_max})",
+                f"RS at {lo} ({accepted(lo)})",
+                f"RS at {hi} ({accepted(hi)})",
                 bench,
-                _at(seq, big),
-                _at(vote, n_max),
+                _at(rs, lo),
+                _at(rs, hi),
+            )
+        )
+    vote = records(main, "vote")
+    seq = _at(records(main, f"bf+wait{max(cfg.extensions)}"), big)
+    if vote and seq:
+        # compute-matched: the vote size whose thinking tokens (all samples together) come closest to BF's
+        bf_tokens = _mean_thinking(seq)
+        n = min(
+            sorted({r["budget"] for r in vote}), key=lambda k: abs(_mean_thinking(_at(vote, k)) - bf_tokens)
+        )
+        out.append(
+            compare(
+                f"BF+{max(cfg.extensions)}xWait at {big} ({bf_tokens:.0f} thinking tokens)",
+                f"Vote n={n} ({_mean_thinking(_at(vote, n)):.0f} thinking tokens)",
+                bench,
+                seq,
+                _at(vote, n),
             )
         )
     for ablation in list(prep.models)[1:]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from s1eval.control.ledger import Ledger
-from s1eval.engines.base import Engine
+from s1eval.engines.base import Engine, require_engine
 
 
 @dataclass
@@ -36,7 +36,11 @@ class ControlResult:
 
 
 def chunks(n: int, engine: Engine) -> Iterator[range]:
-    """Index ranges of at most the engine's preferred batch size (all at once when it has none)."""
+    """Index ranges of at most the engine's preferred batch size (all at once when it has none).
+
+    Every method chunks its prompts before anything else, so the engine's protocol is checked here, first.
+    """
+    require_engine(engine)
     size = engine.max_batch_size or n or 1
     for start in range(0, n, size):
         yield range(start, min(n, start + size))

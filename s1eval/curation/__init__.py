@@ -1,10 +1,11 @@
 """s1K-style data curation: quality, decontamination, difficulty and diversity stages plus ablation subsets.
 
     from s1eval.curation import load_config, curate, write_outputs
-    result = curate(load_config("curation/configs/local.yaml"))
+    result = curate(load_config("local"))
     write_outputs(result, "out/")
 
-See curation/configs/ for the paper's s1K config and a small local one.
+The shipped configs (s1eval/curation/configs/, curation/configs/ in a checkout): s1k (the paper's), s1k-1.1
+and local (a small sample pool), loadable by name.
 """
 
 from .config import CurationConfig, config_from_dict, load_config

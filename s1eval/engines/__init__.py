@@ -6,6 +6,7 @@ from typing import Any
 
 from s1eval.engines.base import (
     Engine,
+    EngineBase,
     EngineError,
     GenerationRequest,
     GenerationResult,
@@ -38,6 +39,7 @@ def create_engine(kind: str, model: str, **options: Any) -> Engine:
 __all__ = [
     "ENGINE_NAMES",
     "Engine",
+    "EngineBase",
     "EngineError",
     "GenerationRequest",
     "GenerationResult",

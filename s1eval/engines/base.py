@@ -144,8 +144,21 @@ class Engine(Protocol):
         ...
 
     def close(self) -> None:
-        """Free everything (caches, connections, the model); the engine is not used again."""
+        """Free what the engine holds beyond the model's weights (caches, connections); it is not used again."""
         ...
+
+
+ENGINE_MEMBERS: tuple[str, ...] = ("generate", "describe", "drive", "release", "close", "max_batch_size")
+
+
+def require_engine(engine: object) -> None:
+    """A clear error for an engine written before drive/release/close/max_batch_size joined the protocol."""
+    missing = [name for name in ENGINE_MEMBERS if not hasattr(engine, name)]
+    if missing:
+        raise ConfigError(
+            f"engine {type(engine).__name__} lacks {', '.join(missing)}; subclass s1eval.engines.EngineBase "
+            "(it gives drive, release, close and max_batch_size their defaults)"
+        )
 
 
 class EngineBase:

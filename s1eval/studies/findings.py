@@ -43,7 +43,7 @@ class Finding:
             return f"{self.benchmark}: {self.claim}: no shared questions, nothing to check."
         measured = (
             f"{self.better} - {self.worse} = {self.diff:+.1f} points, 95% CI [{self.low:+.1f}, {self.high:+.1f}], "
-            f"p = {self.p_value:.3f}, {self.n} questions"
+            f"{_p_text(self.p_value)}, {self.n} questions"
         )
         if self.status == SHOWN:
             verdict = "holds: the whole interval is above 0"
@@ -54,6 +54,10 @@ class Finding:
         else:
             verdict = "not shown: the interval includes 0, so these runs fit either order"
         return f"{self.benchmark}: {self.claim} {verdict} ({measured})."
+
+
+def _p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def classify(low: float, high: float) -> str:

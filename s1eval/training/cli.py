@@ -30,9 +30,12 @@ def train_command(
     CONFIG is a YAML recipe (SFTConfig / ModelConfig fields) or a shipped name: cpu_tiny,
     one_gpu_qwen2.5_1.5b, paper_s1_32b. Any SFTConfig field can follow as an override, e.g.
     `s1eval train cpu_tiny --learning_rate 1e-4`. For several GPUs, launch `python -m s1eval.training` with
-    `accelerate launch` (see training/README.md).
+    `accelerate launch` (see training/README.md in the repository).
     """
-    from .recipe import train
+    try:
+        from .recipe import train
+    except ModuleNotFoundError as exc:  # the [train] extra (trl, datasets) is not installed
+        raise click.ClickException(f"`s1eval train` needs {exc.name!r}; pip install 's1eval[train]'") from None
 
     summary = train(config, list(overrides), output_dir=output_dir, max_steps=max_steps, resume=resume)
     brief = {k: summary[k] for k in ("output_dir", "global_step", "train_loss", "tokens_seen", "wall_time_s")}

@@ -192,8 +192,9 @@ class EngineBatcher:
 class BatchedEngine(EngineBase):
     """The Engine a single sample's control method sees: its calls are steps of one batcher session.
 
-    It must be used from a worker thread started by `EngineBatcher.run_sync`. It has no `release`, so a
-    method that frees the backend's caches when it finishes cannot drop other samples' caches.
+    It must be used from a worker thread started by `EngineBatcher.run_sync`. Its `release` is EngineBase's
+    no-op, so a method that frees the backend's caches when it finishes cannot drop other samples' caches (the
+    batcher releases them once no session is live).
     """
 
     def __init__(self, batcher: EngineBatcher, session: Session):
