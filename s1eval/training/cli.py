@@ -35,7 +35,9 @@ def train_command(
     try:
         from .recipe import train
     except ModuleNotFoundError as exc:  # the [train] extra (trl, datasets) is not installed
-        raise click.ClickException(f"`s1eval train` needs {exc.name!r}; pip install 's1eval[train]'") from None
+        raise click.ClickException(
+            f"`s1eval train` needs {exc.name!r}; pip install 's1eval[train]'"
+        ) from None
 
     summary = train(config, list(overrides), output_dir=output_dir, max_steps=max_steps, resume=resume)
     brief = {k: summary[k] for k in ("output_dir", "global_step", "train_loss", "tokens_seen", "wall_time_s")}

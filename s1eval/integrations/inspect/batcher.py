@@ -17,6 +17,7 @@ registry (bf, tcc, scc, ccc, rs, vote, ...) gets cross-sample batching and KV re
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -33,6 +34,16 @@ DEFAULT_JOIN_WINDOW_S = 0.05
 """How long the first call after a new sample waits for other new samples to join it."""
 MAX_THREADS = 512
 """Worker threads for per-sample method runs (each spends nearly all its time waiting on the batcher)."""
+
+
+@dataclass(frozen=True)
+class EngineCall:
+    """One request of a sample and what the engine gave back (what an Inspect ModelEvent is made of)."""
+
+    request: GenerationRequest
+    result: GenerationResult
+    started: float  # time.time()
+    finished: float
 
 
 @dataclass
@@ -116,10 +127,11 @@ class EngineBatcher:
             await self.close(session)
 
     # ------------------------------------------------------------------ running a control method per sample
-    async def run_sync(self, fn: Callable[[Engine], T]) -> T:
-        """Run `fn(engine_view)` in a worker thread; its engine calls become steps of one session."""
+    async def run_sync(self, fn: Callable[[Engine], T], calls: list[EngineCall] | None = None) -> T:
+        """Run `fn(engine_view)` in a worker thread; its engine calls become steps of one session (and, with
+        `calls`, are appended there in order)."""
         session = self.open()
-        view = BatchedEngine(self, session)
+        view = BatchedEngine(self, session, calls)
         try:
             return await anyio.to_thread.run_sync(fn, view, limiter=self._thread_limiter())
         finally:
@@ -197,9 +209,10 @@ class BatchedEngine(EngineBase):
     batcher releases them once no session is live).
     """
 
-    def __init__(self, batcher: EngineBatcher, session: Session):
+    def __init__(self, batcher: EngineBatcher, session: Session, calls: list[EngineCall] | None = None):
         self._batcher = batcher
         self._session = session
+        self._calls = calls
         engine = batcher.engine
         self.name = engine.name
         self.model_id = engine.model_id
@@ -214,7 +227,14 @@ class BatchedEngine(EngineBase):
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         if not requests:
             return []
-        return anyio.from_thread.run(self._batcher.submit, self._session, list(requests))
+        started = time.time()
+        results = anyio.from_thread.run(self._batcher.submit, self._session, list(requests))
+        if self._calls is not None:
+            finished = time.time()
+            self._calls.extend(
+                EngineCall(q, r, started, finished) for q, r in zip(requests, results, strict=True)
+            )
+        return results
 
 
 def _context_length(engine: Engine) -> int | None:

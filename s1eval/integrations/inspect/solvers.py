@@ -10,7 +10,9 @@ What a sample ends with:
 - `state.metadata["ledger"]`: the ledger of the reported run (the largest budget of a sweep);
 - `state.metadata["s1eval"]`: method, budget, format, answer text, and for a sweep (`budgets=`) every
   budget's ledger and answer, which the s1eval scorers score one by one;
-- an info event in the transcript with the ledger, so `inspect view` shows it beside the messages.
+- one model event per engine round (`events.py`: input, output, stop reason, exact token counts), then an
+  info event with the ledger, so `inspect view` shows the forcing step by step beside the messages;
+- the system prompt used (the task's, else the format's default) as the first message.
 
 Budget settings are solver arguments; `max_thinking_tokens` defaults to `--reasoning-tokens`, else to the
 method's own default (bf: `auto`, thinking up to the context length, as the s1 reference does). Sampling
@@ -51,7 +53,8 @@ from s1eval.control.seeds import sample_seed
 from s1eval.errors import ConfigError
 from s1eval.integrations.inspect._errors import inspect_user_errors
 from s1eval.integrations.inspect._names import qualified
-from s1eval.integrations.inspect.batcher import EngineBatcher
+from s1eval.integrations.inspect.batcher import EngineBatcher, EngineCall
+from s1eval.integrations.inspect.events import record_round_events, round_events
 from s1eval.scoring.extract import CHOICE_LETTERS, extract_choice_letter
 
 THINKING_TAIL_CHARS = 4000
@@ -118,8 +121,21 @@ def control(
                 engine, ready.fmt, [question], method_config, budgets=sweep, seeds=[seed], system=sys_text
             )
 
-        per_x = {x: results[0] for x, results in (await batcher.run_sync(run)).items()}
+        calls: list[EngineCall] = []
+        per_x = {x: results[0] for x, results in (await batcher.run_sync(run, calls)).items()}
         primary = reported_x(per_x, ready.budgets(sweep))
+        used_system = sys_text if sys_text is not None else ready.fmt.default_system
+        if used_system and _system_message(state) is None:  # the Messages tab shows the system prompt used
+            state.messages.insert(0, ChatMessageSystem(content=used_system))
+        events = round_events(
+            calls,
+            model=str(model),
+            tokenizer=ready.engine.tokenizer,
+            prompt=per_x[primary].prompt,
+            question=question,
+            system=used_system,
+        )
+        record_round_events(events)
         record(state, str(model), ready, per_x, primary)
         mark_choices(state, per_x[primary].answer)
         _record_usage(model, state.output.usage)

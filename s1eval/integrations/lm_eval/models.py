@@ -284,6 +284,8 @@ class S1MethodLM(LM):
             own = str(doc.get("source", "")).startswith(OWN_TASK_SOURCE)
             mode = "output" if own else "answer"
         text = output if mode == "output" else answer
+        if mode == "answer":  # lm-eval logs only `text` as the response: keep the thinking beside the ledger
+            ledger = {**ledger, "thinking": result.thinking}
         response = S1Response(text, answer=answer, thinking=result.thinking, output=output, ledger=ledger)
         LEDGERS.add(getattr(req, "task_name", None), req.doc, ledger)
         self.cache_hook.add_partial("generate_until", req.args, response)

@@ -110,3 +110,41 @@ def test_inspect_max_tokens_caps_the_answer_phase(tiny_model_path, tmp_path):
     for sample in log.samples:
         ledger = sample.metadata["ledger"]
         assert ledger["answer_tokens"] <= 3, ledger
+
+
+def test_every_engine_round_is_a_model_event_and_the_system_prompt_a_message(tiny_model_path, tmp_path):
+    # the fake model ends its thinking at once; one forced "Wait" gives three rounds: think, think, answer
+    proc = _inspect(
+        tmp_path,
+        "tasks/aime24.py",
+        "--model",
+        "s1fake/tiny",
+        "-M",
+        f"tokenizer={tiny_model_path}",
+        "-M",
+        "thinking=3 plus 4 is 7",
+        "-M",
+        "answer=The answer is 7.",  # (a -M value is YAML: no colon)
+        "-T",
+        "max_thinking_tokens=64",
+        "-T",
+        "num_extensions=1",
+        "--limit",
+        "1",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (sample,) = _log(tmp_path).samples
+    ledger = sample.metadata["ledger"]
+    assert ledger["extensions"] == 1
+    events = [e for e in sample.events if e.event == "model"]
+    assert len(events) == len(ledger["rounds"]) == 3
+    for event, rnd in zip(events, ledger["rounds"], strict=True):
+        assert event.output.usage.output_tokens >= rnd["generated"]  # + the stop token, when one was kept
+        assert event.output.metadata["s1eval_round"] == events.index(event)
+        assert event.input[0].role == "system" and event.input[1].role == "user"
+    assert len(events[0].input) == 2  # the first round sees the prompt only
+    assert "Wait" in events[1].input[-1].text  # the forced extension, as the assistant text so far
+    assert events[2].input[-1].text.rstrip().endswith("<|im_start|>answer")  # the forced end of thinking
+    assert events[2].output.completion.startswith("The answer is 7.")
+    assert sample.messages[0].role == "system"  # the default system prompt, used, is shown
+    assert sample.messages[0].text == events[0].input[0].text

@@ -146,6 +146,12 @@ def test_simple_evaluate_runs_own_and_stock_tasks(tiny_model_path, tmp_path):
         for sample in samples:
             ledger = sample["s1_ledger"]
             assert ledger["budget"] == 12 and ledger["thinking_tokens"] <= 12 and ledger["answer_tokens"] <= 6
+    for sample in results["samples"][
+        "aime24"
+    ]:  # a stock task logs the answer; the thinking is kept beside it
+        assert (
+            sample["s1_ledger"]["thinking"] and sample["s1_ledger"]["thinking"] not in sample["resps"][0][0]
+        )
     aime_prompt = results["samples"]["aime24"][0]["arguments"][0][0]
     assert aime_prompt.endswith("Answer:")  # lm-eval's own context; the wrapper drops the cue itself
     assert "outcome_truncated,none" in results["results"]["s1_math500"]
