@@ -5,7 +5,9 @@ rounds), so Inspect's own `generate` records nothing. Here each request the samp
 event Inspect would have written for it: the messages the model saw (system, question, and the assistant text
 so far, forced delimiters and "Wait"s included, as a prefill), the text it generated, why it stopped, the exact
 token counts, and the request's limits (max tokens, stop strings, sampling). Keep-alive requests (0 tokens)
-generate nothing and are left out.
+generate nothing and are left out. A round's input tokens are its whole context, as a stateless API would
+count them, so the rounds' sum is more than the sample's usage (prompt once, plus every generated token): the
+engine kept the context's KV cache between rounds and did not compute it again.
 """
 
 from __future__ import annotations
