@@ -8,7 +8,9 @@ change the question), so the wrapper hands it the user message, never a rendered
   since the chat template and the thinking take its place.
 - With `--apply_chat_template`, lm-eval asks the model to render the chat history; the wrapper renders it the
   way the method will (so the logged prompt is the real one; a trailing answer cue is dropped here too) and
-  remembers which (system, question) it came from, so `generate_until` can hand the method the parts.
+  remembers which (system, question) it came from, so `generate_until` can hand the method the parts. A prompt
+  rendered by an earlier process (`--cache_requests true` reuses lm-eval's stored requests) is read back into
+  its parts through the same template, and accepted only when rendering those parts gives it exactly again.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from s1eval.errors import ConfigError
 from s1eval.formats.base import ThinkingFormat
 from s1eval.formats.prompting import build_prompt
 
+_SYSTEM_MARK, _QUESTION_MARK = "\ue000s1eval-system\ue000", "\ue000s1eval-question\ue000"
 _ANSWER_CUE = re.compile(r"\n?[ \t]*(?:Answer|A|Solution|Final Answer)[ \t]*:[ \t]*$")
 
 
@@ -56,11 +59,29 @@ class ChatPrompts:
         if context in self._parts:
             return self._parts[context]
         if context.endswith(self.fmt.think_start):
+            recovered = self._read_back(context)
+            if recovered is not None:
+                self._parts[context] = recovered
+                return recovered
             raise ConfigError(
                 f"{self.model_name} got a chat-rendered prompt it did not render (from --cache_requests?); "
                 "rerun with --cache_requests refresh"
             )
         return None, question_from_context(context)
+
+    def _read_back(self, context: str) -> tuple[str | None, str] | None:
+        """(system, question) whose rendering is exactly `context`, found through the template; None if none is."""
+        for system in (_SYSTEM_MARK, None):
+            template = build_prompt(self.tokenizer, self.fmt, _QUESTION_MARK, system)
+            pattern = re.escape(template).replace(re.escape(_QUESTION_MARK), "(?P<question>.*)", 1)
+            pattern = pattern.replace(re.escape(_SYSTEM_MARK), "(?P<system>.*)", 1)
+            match = re.fullmatch(pattern, context, flags=re.DOTALL)
+            if match is None:
+                continue
+            parts = (match.groupdict().get("system"), match.group("question"))
+            if build_prompt(self.tokenizer, self.fmt, parts[1], parts[0]) == context:
+                return parts
+        return None
 
 
 def split_history(chat_history: Sequence[dict[str, str]], model_name: str) -> tuple[str | None, str]:
