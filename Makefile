@@ -8,7 +8,7 @@ export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install demo demo-quick test test-fast bench lint format clean
+.PHONY: install demo demo-quick test test-fast test-lm-eval-latest bench lint format clean
 
 install: $(STAMP)
 
@@ -32,6 +32,18 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
+# The lm-eval tests against the newest lm-eval on PyPI, in a venv of their own (.venv-lm-eval-latest), so a
+# release that moves under s1eval's registration or task hooks shows up before users meet it.
+LATEST := .venv-lm-eval-latest
+test-lm-eval-latest:
+	test -x $(LATEST)/bin/python || $(PY) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install -q --upgrade pip
+	$(LATEST)/bin/python -m pip install -q torch==2.13.0
+	$(LATEST)/bin/python -m pip install -q -e ".[hf,math,lmeval]" pytest pytest-xdist hypothesis
+	$(LATEST)/bin/python -m pip install -q --upgrade "lm-eval"
+	$(LATEST)/bin/python -c "import lm_eval; print('lm-eval', lm_eval.__version__)"
+	$(LATEST)/bin/python -m pytest -q -p no:cacheprovider tests/integrations/lm_eval
+
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
@@ -44,4 +56,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix s1eval tests benchmarks examples
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LATEST) build *.egg-info .pytest_cache .ruff_cache
