@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from s1eval.errors import PreflightError, option
@@ -91,6 +92,35 @@ def build_prompt(
         messages.append({"role": "system", "content": sys_text})
     messages.append({"role": "user", "content": question})
     return render_messages(tokenizer, fmt, messages)
+
+
+_SYSTEM_MARK, _QUESTION_MARK = "\ue000s1eval-system\ue000", "\ue000s1eval-question\ue000"
+
+
+def read_back_prompt(tokenizer: Any, fmt: ThinkingFormat, prompt: str) -> tuple[str | None, str] | None:
+    """A (system, question) that `build_prompt` renders to exactly `prompt`, found through the template with
+    marker strings; None when there is none (another template, or a prompt that is not one of ours).
+
+    Where several splits render the same text (a template that folds the system text into the user turn), the
+    one returned renders identically, so a method prompted with it sees the same tokens.
+    """
+    for system in (_SYSTEM_MARK, None):
+        try:
+            template = build_prompt(tokenizer, fmt, _QUESTION_MARK, system)
+        except Exception:  # noqa: BLE001 - a template may refuse a system message: try without one
+            continue
+        pattern = re.escape(template).replace(re.escape(_QUESTION_MARK), "(?P<question>.*)", 1)
+        pattern = pattern.replace(re.escape(_SYSTEM_MARK), "(?P<system>.*)", 1)
+        match = re.fullmatch(pattern, prompt, flags=re.DOTALL)
+        if match is None:
+            continue
+        parts = (match.groupdict().get("system"), match.group("question"))
+        try:
+            if build_prompt(tokenizer, fmt, parts[1], parts[0]) == prompt:
+                return parts
+        except Exception:  # noqa: BLE001
+            continue
+    return None
 
 
 def render_messages(tokenizer: Any, fmt: ThinkingFormat, messages: list[dict]) -> str:

@@ -69,7 +69,11 @@ def report_meta(runs: RunSet, unit: Unit, bounds: Bounds, resamples: int, seed: 
         "Benchmarks": ", ".join(_unique(r.benchmark for r in infos)) or "-",
         "Data hashes": "; ".join(hashes) or "-",
         "Runs": _runs_summary(infos),
-        "s1eval version of the runs": ", ".join(_unique(r.s1eval_version for r in infos)) or "unrecorded",
+        "s1eval version of the runs": ", ".join(
+            _unique(r.s1eval_version for r in infos)
+            + (["unrecorded"] if any(not r.s1eval_version for r in infos) else [])
+        )
+        or "-",
         "s1eval version of this report": s1eval.__version__,
         "Scaling unit": UNIT_TEXT[unit],
         "Control range": "[min, max] of each method's budget set"

@@ -160,6 +160,17 @@ def _lm_eval_correct(doc_row: dict[str, Any], metric: str | None) -> float | Non
     return None
 
 
+def _lm_eval_question_id(doc_row: dict[str, Any]) -> Any:
+    """The benchmark's own question id when the doc has one (s1eval's tasks, most stock tasks), as the s1eval
+    and Inspect readers use, so runs of one benchmark pair across front ends; else lm-eval's position."""
+    doc = doc_row.get("doc")
+    if isinstance(doc, dict):
+        for key in ("id", "question_id", "ID", "Record ID"):
+            if doc.get(key) not in (None, ""):
+                return doc[key]
+    return doc_row.get("doc_id")
+
+
 def read_lm_eval_results(path: Path) -> RunSet:
     """One ``results_<ts>.json`` and the ``samples_<task>_<ts>.jsonl`` files of the same timestamp."""
     results = _read_json(path)
@@ -199,7 +210,7 @@ def read_lm_eval_results(path: Path) -> RunSet:
                     model=model,
                     variant=variant,
                     benchmark=benchmark,
-                    qid=doc_row.get("doc_id"),
+                    qid=_lm_eval_question_id(doc_row),
                     sample=i,
                     correct=sample_correct,
                 )
@@ -241,6 +252,19 @@ def _pick_score(scores: dict[str, Any] | None) -> tuple[Any, dict[str, Any] | No
             return score.value, score.metadata["ledger"]
     first = next(iter(scores.values()))
     return first.value, None
+
+
+def _inspect_settings(spec: Any) -> dict[str, Any]:
+    """What the user set for an Inspect run: task and solver arguments they passed, epochs, generate options
+    (`--temperature`, `--max-tokens`, `--reasoning-tokens`, ...) and model arguments (`-M`)."""
+    settings: dict[str, Any] = dict(spec.task_args_passed or {}) | dict(spec.solver_args_passed or {})
+    epochs = getattr(spec.config, "epochs", None)
+    if epochs:
+        settings["epochs"] = epochs
+    generate = spec.model_generate_config.model_dump(exclude_none=True) if spec.model_generate_config else {}
+    settings |= {f"generate.{k}": v for k, v in generate.items()}
+    settings |= {f"model.{k}": v for k, v in (spec.model_args or {}).items()}
+    return settings
 
 
 def read_inspect_log(path: Path) -> RunSet:
@@ -293,7 +317,7 @@ def read_inspect_log(path: Path) -> RunSet:
         benchmark=benchmark,
         method=",".join(methods),
         data_hash=data_hash,
-        settings=dict(spec.solver_args or {}) | dict(spec.task_args or {}),
+        settings=_inspect_settings(spec),
         s1eval_version=str(meta.get("s1eval_version") or (spec.packages or {}).get("s1eval", "")),
         n_samples=len(frame),
     )

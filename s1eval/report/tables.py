@@ -192,8 +192,8 @@ TEXT_HEADERS: frozenset[str] = frozenset(
 def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
     """A GitHub Markdown table (numbers right-aligned); pipes inside cells are escaped."""
 
-    def esc(text: str) -> str:
-        return str(text).replace("|", "\\|")
+    def esc(text: str) -> str:  # a cell is one line: pipes escaped, line breaks as spaces
+        return " ".join(str(text).replace("|", "\\|").splitlines())
 
     align = ["---" if h in TEXT_HEADERS else "---:" for h in headers]
     lines = ["| " + " | ".join(esc(h) for h in headers) + " |", "| " + " | ".join(align) + " |"]

@@ -85,6 +85,10 @@ def test_report_keeps_front_ends_apart_and_records_versions(two_front_ends, tmp_
     assert inspect_row["n_questions"] == "2" and inspect_row["k"] == "2"
     assert float(inspect_row["ci_high"]) > float(inspect_row["ci_low"])  # not a collapsed [x, x] interval
 
+    paired = md.split("## Paired comparisons", 1)[1].split("##", 1)[0]
+    assert "[lm_eval]" in paired and "[inspect]" in paired  # the same questions, paired across front ends
+    assert "| 2 |" in paired
+
     lines = proc.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80, "\n".join(lines)
     assert "[lm_eval]" in proc.stdout and "[inspect]" in proc.stdout

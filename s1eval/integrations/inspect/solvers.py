@@ -54,7 +54,7 @@ from s1eval.errors import ConfigError
 from s1eval.integrations.inspect._errors import inspect_user_errors
 from s1eval.integrations.inspect._names import qualified
 from s1eval.integrations.inspect.batcher import EngineBatcher, EngineCall
-from s1eval.integrations.inspect.events import record_round_events, round_events
+from s1eval.integrations.inspect.events import record_round_events
 from s1eval.scoring.extract import CHOICE_LETTERS, extract_choice_letter
 
 THINKING_TAIL_CHARS = 4000
@@ -122,20 +122,12 @@ def control(
             )
 
         calls: list[EngineCall] = []
-        per_x = {x: results[0] for x, results in (await batcher.run_sync(run, calls)).items()}
+        try:
+            per_x = {x: results[0] for x, results in (await batcher.run_sync(run, calls)).items()}
+        finally:  # the rounds a failed sample made are in the transcript too
+            record_round_events(calls, model=str(model), tokenizer=ready.engine.tokenizer, fmt=ready.fmt)
         primary = reported_x(per_x, ready.budgets(sweep))
-        used_system = sys_text if sys_text is not None else ready.fmt.default_system
-        if used_system and _system_message(state) is None:  # the Messages tab shows the system prompt used
-            state.messages.insert(0, ChatMessageSystem(content=used_system))
-        events = round_events(
-            calls,
-            model=str(model),
-            tokenizer=ready.engine.tokenizer,
-            prompt=per_x[primary].prompt,
-            question=question,
-            system=used_system,
-        )
-        record_round_events(events)
+        _show_system(state, sys_text if sys_text is not None else ready.fmt.default_system)
         record(state, str(model), ready, per_x, primary)
         mark_choices(state, per_x[primary].answer)
         _record_usage(model, state.output.usage)
@@ -215,6 +207,19 @@ def _record_usage(model: Any, usage: ModelUsage | None) -> None:
     except ImportError:  # a private helper; without it the usage is still on the sample's output
         return
     record_and_check_model_usage(model, usage)
+
+
+def _show_system(state: TaskState, used: str | None) -> None:
+    """The Messages tab shows the system prompt the method used: added when the sample has none, replaced when
+    the solver's `system=` overrode the sample's own."""
+    if not used:
+        return
+    for i, message in enumerate(state.messages):
+        if isinstance(message, ChatMessageSystem):
+            if message.text != used:
+                state.messages[i] = ChatMessageSystem(content=used)
+            return
+    state.messages.insert(0, ChatMessageSystem(content=used))
 
 
 def _system_message(state: TaskState) -> str | None:

@@ -21,9 +21,8 @@ from typing import Any
 
 from s1eval.errors import ConfigError
 from s1eval.formats.base import ThinkingFormat
-from s1eval.formats.prompting import build_prompt
+from s1eval.formats.prompting import build_prompt, read_back_prompt
 
-_SYSTEM_MARK, _QUESTION_MARK = "\ue000s1eval-system\ue000", "\ue000s1eval-question\ue000"
 _ANSWER_CUE = re.compile(r"\n?[ \t]*(?:Answer|A|Solution|Final Answer)[ \t]*:[ \t]*$")
 
 
@@ -59,7 +58,7 @@ class ChatPrompts:
         if context in self._parts:
             return self._parts[context]
         if context.endswith(self.fmt.think_start):
-            recovered = self._read_back(context)
+            recovered = read_back_prompt(self.tokenizer, self.fmt, context)
             if recovered is not None:
                 self._parts[context] = recovered
                 return recovered
@@ -68,20 +67,6 @@ class ChatPrompts:
                 "rerun with --cache_requests refresh"
             )
         return None, question_from_context(context)
-
-    def _read_back(self, context: str) -> tuple[str | None, str] | None:
-        """(system, question) whose rendering is exactly `context`, found through the template; None if none is."""
-        for system in (_SYSTEM_MARK, None):
-            template = build_prompt(self.tokenizer, self.fmt, _QUESTION_MARK, system)
-            pattern = re.escape(template).replace(re.escape(_QUESTION_MARK), "(?P<question>.*)", 1)
-            pattern = pattern.replace(re.escape(_SYSTEM_MARK), "(?P<system>.*)", 1)
-            match = re.fullmatch(pattern, context, flags=re.DOTALL)
-            if match is None:
-                continue
-            parts = (match.groupdict().get("system"), match.group("question"))
-            if build_prompt(self.tokenizer, self.fmt, parts[1], parts[0]) == context:
-                return parts
-        return None
 
 
 def split_history(chat_history: Sequence[dict[str, str]], model_name: str) -> tuple[str | None, str]:

@@ -59,7 +59,7 @@ def _inspect(tmp_path: Path, *args: str, cwd: Path = REPO) -> subprocess.Complet
 
 def _log(tmp_path: Path):
     (path,) = sorted((tmp_path / "logs").glob("*.eval"))
-    log = read_eval_log(str(path))
+    log = read_eval_log(str(path), resolve_attachments=True)
     assert log.status == "success", log.error
     return log
 
@@ -148,3 +148,29 @@ def test_every_engine_round_is_a_model_event_and_the_system_prompt_a_message(tin
     assert events[2].output.completion.startswith("The answer is 7.")
     assert sample.messages[0].role == "system"  # the default system prompt, used, is shown
     assert sample.messages[0].text == events[0].input[0].text
+
+
+def test_model_events_show_each_rounds_own_prompt_for_a_tcc_sweep(tiny_model_path, tmp_path):
+    # TCC states the budget in the prompt, so the two budgets' rounds had two different user messages
+    proc = _inspect(
+        tmp_path,
+        "tasks/aime24.py",
+        "--model",
+        "s1fake/tiny",
+        "-M",
+        f"tokenizer={tiny_model_path}",
+        "-T",
+        "method=tcc",
+        "-T",
+        "budgets=8,16",
+        "--limit",
+        "1",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (sample,) = _log(tmp_path).samples
+    events = [e for e in sample.events if e.event == "model"]
+    assert events
+    users = [next(m for m in e.input if m.role == "user").text for e in events]
+    assert all("<|im_start|>" not in u for u in users)  # every prompt was read back into its messages
+    stated = {b for u in users for b in (8, 16) if f"Think for up to {b} tokens." in u}
+    assert stated == {8, 16}, users  # each budget's rounds show the budget their prompt stated
