@@ -267,6 +267,31 @@ def _inspect_settings(spec: Any) -> dict[str, Any]:
     return settings
 
 
+def _sweep_points(sample: Any) -> list[tuple[dict[str, Any], bool]]:
+    """(ledger, correct) per budget of a swept sample: the s1eval scorer's `per_budget` verdicts with the
+    solver's per-budget ledgers (`metadata["s1eval"]["results"]`); [] for a sample of one budget."""
+    verdicts = next(
+        (
+            s.metadata["per_budget"]
+            for s in (sample.scores or {}).values()
+            if isinstance(s.metadata, dict) and isinstance(s.metadata.get("per_budget"), dict)
+        ),
+        None,
+    )
+    if not verdicts:
+        return []
+    results = ((sample.metadata or {}).get("s1eval") or {}).get("results") or {}
+    points = []
+    for budget, verdict in verdicts.items():
+        ledger = (results.get(str(budget)) or {}).get("ledger") or {
+            "budget": budget,
+            "thinking_tokens": verdict.get("thinking_tokens"),
+            "outcome": verdict.get("outcome"),
+        }
+        points.append((ledger, bool(verdict.get("correct"))))
+    return points
+
+
 def read_inspect_log(path: Path) -> RunSet:
     """One Inspect ``.eval`` log, read with inspect_ai's own reader."""
     try:
@@ -301,7 +326,11 @@ def read_inspect_log(path: Path) -> RunSet:
             sample=max(0, int(sample.epoch) - 1),
             correct=value,
         )
-        rows.append(row)
+        sweep = _sweep_points(sample)
+        # a budget sweep (`-T budgets=...`): one row per budget, each with its own ledger and verdict
+        rows.extend(
+            [{**row, **_ledger_fields(led), "correct": hit} for led, hit in sweep] if sweep else [row]
+        )
     frame = normalise(rows)
     methods = sorted(set(frame["method"]))
     sample_ids = sorted(str(s) for s in (spec.dataset.sample_ids or []))

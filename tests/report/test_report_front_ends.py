@@ -92,3 +92,21 @@ def test_report_keeps_front_ends_apart_and_records_versions(two_front_ends, tmp_
     lines = proc.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80, "\n".join(lines)
     assert "[lm_eval]" in proc.stdout and "[inspect]" in proc.stdout
+
+
+def test_an_inspect_budget_sweep_reports_every_budget(tiny_model_path, tmp_path):
+    _run(
+        [str(BIN / "inspect"), "eval", "tasks/aime24.py", "--model", "s1fake/tiny",
+         "-M", f"tokenizer={tiny_model_path}", "-T", "budgets=8,16,32", "--limit", "2",
+         "--log-dir", str(tmp_path / "logs")],
+        cwd=REPO,
+    )  # fmt: skip
+    out = tmp_path / "report"
+    _run([str(BIN / "s1eval"), "report", str(tmp_path / "logs"), "--out", str(out), "--resamples", "200"],
+         cwd=tmp_path)  # fmt: skip
+    with (out / "budgets.csv").open() as handle:
+        budgets = sorted(int(r["budget"]) for r in csv.DictReader(handle))
+    assert budgets == [8, 16, 32]
+    with (out / "leaderboard.csv").open() as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert row["n_budgets"] == "3" and row["n_questions"] == "2"
