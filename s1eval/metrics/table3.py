@@ -15,15 +15,8 @@ from s1eval.metrics.control import Bounds, control_of_frame, numeric_budgets
 from s1eval.metrics.frame import SYSTEM_KEYS, budget_sort_key
 from s1eval.metrics.intervals import DEFAULT_RESAMPLES, DEFAULT_SEED, accuracy_interval
 from s1eval.metrics.scaling import Unit, performance, scaling
+from s1eval.scoring.classes import OUTCOMES
 
-OUTCOME_ORDER: tuple[str, ...] = (
-    "answered",
-    "forced",
-    "truncated",
-    "no_answer",
-    "extraction_failed",
-    "engine_error",
-)
 GROUP_KEYS: list[str] = [*SYSTEM_KEYS, "benchmark"]
 
 
@@ -37,8 +30,8 @@ def score_matrix(rows: pd.DataFrame) -> np.ndarray:
 
 def _outcome_shares(rows: pd.DataFrame) -> dict[str, float]:
     counts = rows["outcome"].value_counts(normalize=True)
-    shares = {f"share_{o}": float(counts.get(o, 0.0)) for o in OUTCOME_ORDER}
-    shares["share_other"] = float(counts[[o for o in counts.index if o not in OUTCOME_ORDER]].sum())
+    shares = {f"share_{o}": float(counts.get(o, 0.0)) for o in OUTCOMES}
+    shares["share_other"] = float(counts[[o for o in counts.index if o not in OUTCOMES]].sum())
     return shares
 
 

@@ -7,6 +7,7 @@ bootstrap seeds, sorted rows, so two reports of the same runs are byte-identical
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,10 +89,7 @@ def _runs_summary(infos: list[Any]) -> str:
     """'3 runs (s1eval 2, lm_eval 1), 1,200 samples; each with its settings under Runs below'."""
     if not infos:
         return "-"
-    sources: dict[str, int] = {}
-    for r in infos:
-        sources[r.source] = sources.get(r.source, 0) + 1
-    by_source = ", ".join(f"{s} {n}" for s, n in sorted(sources.items()))
+    by_source = ", ".join(f"{s} {n}" for s, n in sorted(Counter(r.source for r in infos).items()))
     samples = sum(r.n_samples for r in infos)
     return f"{len(infos)} ({by_source}), {samples:,} samples; each with its settings under Runs below"
 

@@ -50,13 +50,14 @@ def round_events(
     so far. A context that does not read back is shown as one user message of the raw text.
     """
     events = []
+    read_back: dict[str, tuple[str | None, str] | None] = {}  # a sample's rounds share one or a few prompts
     for number, call in enumerate(c for c in calls if c.request.max_new_tokens > 0):
         request, result = call.request, call.result
         context = tokenizer.decode(list(request.context_ids), skip_special_tokens=False)
         events.append(
             ModelEvent(
                 model=model,
-                input=_input_messages(context, tokenizer, fmt),
+                input=_input_messages(context, tokenizer, fmt, read_back),
                 tools=[],
                 tool_choice="none",
                 config=GenerateConfig(
@@ -76,9 +77,14 @@ def round_events(
     return events
 
 
-def _input_messages(context: str, tokenizer: Any, fmt: ThinkingFormat) -> list[ChatMessage]:
+def _input_messages(
+    context: str, tokenizer: Any, fmt: ThinkingFormat, read_back: dict[str, tuple[str | None, str] | None]
+) -> list[ChatMessage]:
     at = context.find(fmt.think_start)
-    parts = read_back_prompt(tokenizer, fmt, context[: at + len(fmt.think_start)]) if at >= 0 else None
+    prompt = context[: at + len(fmt.think_start)] if at >= 0 else None
+    if prompt is not None and prompt not in read_back:
+        read_back[prompt] = read_back_prompt(tokenizer, fmt, prompt)
+    parts = read_back.get(prompt) if prompt is not None else None
     if parts is None:
         return [ChatMessageUser(content=context)]
     system, question = parts
