@@ -34,6 +34,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "s1eval.integrations.lm_eval.cli:lm_eval_command",
         "lm_eval with the s1_* models registered.",
     ),
+    "lm-eval-hook": (
+        "s1eval.integrations.lm_eval.cli:lm_eval_hook_group",
+        "Opt in (or out) to the bare `lm_eval --model s1_*` command in this environment.",
+    ),
     "methods": ("s1eval.commands.info:methods_command", "List control methods and their settings."),
 }
 

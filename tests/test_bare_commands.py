@@ -1,6 +1,7 @@
 """The design card's bare commands work with no budget given: the default is `auto`, as in the s1 reference.
 
-`lm_eval --model s1_bf --model_args pretrained=M --tasks s1_aime24` and `inspect eval tasks/gpqa.py --model
+`lm_eval --model s1_bf --model_args pretrained=M --tasks s1_aime24` (lm-eval 0.4.13, after the opt-in
+`s1eval lm-eval-hook install`) and `inspect eval tasks/gpqa.py --model
 s1hf/M -T data_path=F` think up to the context length minus the prompt and the answer limit, then force the
 answer; every ledger records the number it came to and `budget_setting: auto`. Real subprocesses, tiny model.
 """
@@ -41,11 +42,13 @@ def _check_auto_ledger(ledger: dict) -> None:
     assert ledger["outcome"] != "engine_error"
 
 
-def test_bare_lm_eval_command_thinks_up_to_the_context(tiny_model_path, tmp_path):
+def test_bare_lm_eval_command_thinks_up_to_the_context(tiny_model_path, tmp_path, hooked_python):
     out = tmp_path / "out"
     proc = subprocess.run(
         [
-            str(BIN / "lm_eval"),
+            str(hooked_python),
+            "-m",
+            "lm_eval",
             "--model",
             "s1_bf",
             "--model_args",

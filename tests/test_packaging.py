@@ -50,9 +50,10 @@ def test_the_only_top_level_package_is_s1eval(wheel):
         names = archive.namelist()
     packages = {n.split("/")[0] for n in names if "/" in n and not n.split("/")[0].endswith(".dist-info")}
     assert packages == {"s1eval"}
-    # beside it only the dist-info and the lm-eval import hook (a .pth file, not a package: issue 20 item 8)
+    # nothing beside it: no .pth file runs at interpreter start unless `s1eval lm-eval-hook install` (issue 20)
     loose = {n for n in names if "/" not in n}
-    assert loose <= {"s1eval_lm_eval.pth"}, loose
+    assert loose == set(), loose
+    assert not [n for n in names if n.endswith(".pth")]
     top_level = next(n for n in names if n.endswith(".dist-info/top_level.txt"))
     with zipfile.ZipFile(wheel) as archive:
         assert archive.read(top_level).decode().split() == ["s1eval"]

@@ -259,7 +259,8 @@ def test_lm_eval_refuses_bad_model_args_in_lm_eval_spelling(
     try:
         proc = _run(
             [
-                str(BIN / "lm_eval"),
+                str(BIN / "s1eval"),
+                "lm-eval",
                 "--model",
                 model,
                 "--model_args",
@@ -283,7 +284,8 @@ def test_lm_eval_takes_batch_size_in_model_args_as_with_model_hf(tiny_model_path
     out = tmp_path / "out"
     proc = _run(
         [
-            str(BIN / "lm_eval"),
+            str(BIN / "s1eval"),
+            "lm-eval",
             "--model",
             "s1_bf",
             "--model_args",

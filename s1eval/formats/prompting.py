@@ -123,6 +123,56 @@ def read_back_prompt(tokenizer: Any, fmt: ThinkingFormat, prompt: str) -> tuple[
     return None
 
 
+def split_continuation(tokenizer: Any, text: str) -> tuple[list[dict], str] | None:
+    """The chat a rendered context continues: (system and user messages, assistant text so far), or None.
+
+    For providers that take messages, not tokens: `text` is a prompt from `build_prompt` plus what the model
+    and the method have written since; the assistant text is everything after the template's generation
+    prompt (the opening of the thinking included). The split is accepted only when the template renders
+    the messages plus the assistant text, continued (`continue_final_message`), back to `text` exactly.
+    """
+    raw = _raw_template(tokenizer)
+    for system in (_SYSTEM_MARK, None):
+        messages = ([{"role": "system", "content": system}] if system else []) + [
+            {"role": "user", "content": _QUESTION_MARK}
+        ]
+        try:
+            header = raw(messages, add_generation_prompt=True)
+        except Exception:  # noqa: BLE001 - a template may refuse a system message: try without one
+            continue
+        pattern = re.escape(header).replace(re.escape(_QUESTION_MARK), "(?P<question>.*?)", 1)
+        pattern = pattern.replace(re.escape(_SYSTEM_MARK), "(?P<system>.*?)", 1)
+        match = re.match(pattern + "(?P<rest>.*)", text, flags=re.DOTALL)
+        if match is None:
+            continue
+        found = ([{"role": "system", "content": match.group("system")}] if system else []) + [
+            {"role": "user", "content": match.group("question")}
+        ]
+        assistant = match.group("rest")
+        try:
+            if raw(found, add_generation_prompt=True) + assistant == text and (
+                not assistant
+                or raw([*found, {"role": "assistant", "content": assistant}], continue_final_message=True)
+                == text
+            ):
+                return found, assistant
+        except Exception:  # noqa: BLE001
+            continue
+    return None
+
+
+def _raw_template(tokenizer: Any) -> Any:
+    """apply_chat_template as text, with the ChatML fallback for tokenizers that have no template."""
+    kwargs: dict[str, Any] = {"tokenize": False}
+    if not getattr(tokenizer, "chat_template", None):
+        kwargs["chat_template"] = _CHATML_FALLBACK
+
+    def render(messages: list[dict], **flags: Any) -> str:
+        return str(tokenizer.apply_chat_template(messages, **kwargs, **flags))
+
+    return render
+
+
 def render_messages(tokenizer: Any, fmt: ThinkingFormat, messages: list[dict]) -> str:
     """Render chat messages with the tokenizer's template and open the thinking (once)."""
     template = getattr(tokenizer, "chat_template", None)

@@ -1,7 +1,8 @@
 """A small vLLM-shaped OpenAI server on 127.0.0.1 backed by the real tiny model, with injectable faults.
 
-vLLM cannot run here, so this follows the documented shape of `vllm serve`'s `/v1/completions`: token-id or
-text prompts, `stop_token_ids`, `min_tokens`, `ignore_eos`, `skip_special_tokens`, `include_stop_str_in_output`,
+vLLM cannot run here, so this follows the documented shape of `vllm serve`'s `/v1/completions` and
+`/v1/chat/completions` (the model's chat template; `add_generation_prompt`, `continue_final_message` and the
+sampling extras in the body, as vLLM's chat API takes them): token-id or text prompts, `stop_token_ids`, `min_tokens`, `ignore_eos`, `skip_special_tokens`, `include_stop_str_in_output`,
 `return_token_ids` (the reply carries `token_ids`, the stop token included, and `stop_reason`), `/v1/models`
 entries `owned_by: "vllm"`, and 404 `{"object": "error", "message": "The model `x` does not exist."}`.
 Generation itself is the hf engine on the tiny model, so results can be compared with the hf engine exactly.
@@ -130,6 +131,8 @@ class FakeVLLMServer:
             out_ids.append(res.stop_token)  # vLLM keeps the stop token in token_ids, not in the text
             stop_reason = res.stop_token if res.stop_token in (body.get("stop_token_ids") or []) else None
         skip = body.get("skip_special_tokens", True)
+        if res.stop_reason == "stop_token" and res.stop_token is not None and body.get("include_stop_str_in_output"):
+            text_ids.append(res.stop_token)  # vLLM then detokenizes the stop token too (a special one unless skipped)
         text = tok.decode(text_ids, skip_special_tokens=skip)
         if res.stop_reason == "stop_string":
             stop_reason = res.stop_string
@@ -160,6 +163,43 @@ class FakeVLLMServer:
             "choices": [choice],
             "usage": usage,
         }
+        return 200, reply
+
+    def chat(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """vLLM's chat endpoint: render the messages with the chat template, then complete the text."""
+        messages = [
+            {"role": m["role"], "content": _text_of(m.get("content"))} for m in body.get("messages", [])
+        ]
+        continue_final = bool(body.get("continue_final_message", False))
+        add_generation = bool(body.get("add_generation_prompt", not continue_final))
+        if continue_final and add_generation:
+            return 400, {
+                "object": "error",
+                "message": "continue_final_message and add_generation_prompt cannot both be true",
+                "code": 400,
+            }
+        prompt = self.engine.tokenizer.apply_chat_template(
+            messages,
+            tokenize=False,
+            add_generation_prompt=add_generation,
+            continue_final_message=continue_final,
+        )
+        max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or 16
+        status, reply = self.complete({**body, "prompt": prompt, "max_tokens": max_tokens})
+        if status != 200:
+            return status, reply
+        (choice,) = reply["choices"]
+        message = {"role": "assistant", "content": choice["text"], "tool_calls": []}
+        reply["object"] = "chat.completion"
+        reply["choices"] = [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": choice["finish_reason"],
+                "stop_reason": choice["stop_reason"],
+            }
+        ]
         return 200, reply
 
     # ------------------------------------------------------------------ HTTP plumbing
@@ -212,7 +252,10 @@ class FakeVLLMServer:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if not self._authorised():
                     return
-                if self.path.rstrip("/") != "/v1/completions":
+                route = {"/v1/completions": server.complete, "/v1/chat/completions": server.chat}.get(
+                    self.path.rstrip("/")
+                )
+                if route is None:
                     self._send(404, {"detail": "Not Found"})
                     return
                 with server._lock:
@@ -231,7 +274,7 @@ class FakeVLLMServer:
                         return
                     if fault == "slow":
                         time.sleep(server.faults.slow_seconds)
-                    status, reply = server.complete(body)
+                    status, reply = route(body)
                     with server._lock:
                         server.completions += 1
                     try:
@@ -243,3 +286,10 @@ class FakeVLLMServer:
                         server.inflight -= 1
 
         return Handler
+
+
+def _text_of(content: Any) -> str:
+    """An OpenAI message's content as text (a string, or a list of {"type": "text", "text": ...} parts)."""
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content or [] if isinstance(part, dict))

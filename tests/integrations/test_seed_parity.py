@@ -62,7 +62,7 @@ def via_s1eval(model: Path, method: str, tmp: Path) -> dict[str, tuple[str, dict
 def via_lm_eval(model: Path, method: str, tmp: Path) -> dict[str, tuple[str, dict]]:
     out = tmp / f"lm-eval-{method}"
     args = {"pretrained": model, **METHODS[method], "temperature": 1, "seed": SEED}
-    run([str(BIN / "lm_eval"), "--model", f"s1_{method}",
+    run([str(BIN / "s1eval"), "lm-eval", "--model", f"s1_{method}",
          "--model_args", ",".join(f"{k}={v}" for k, v in args.items()),
          "--tasks", "s1_math500", "--limit", str(LIMIT), "--log_samples", "--output_path", str(out)], tmp)  # fmt: skip
     (samples_file,) = out.rglob("samples_s1_math500_*.jsonl")

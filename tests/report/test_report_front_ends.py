@@ -47,7 +47,7 @@ def two_front_ends(tiny_model_path, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("front-ends")
     budget = "max_thinking_tokens=16,max_answer_tokens=8"
     _run(
-        [str(BIN / "lm_eval"), "--model", "s1_bf", "--model_args", f"pretrained={tiny_model_path},{budget}",
+        [str(BIN / "s1eval"), "lm-eval", "--model", "s1_bf", "--model_args", f"pretrained={tiny_model_path},{budget}",
          "--tasks", "s1_aime24", "--limit", "2", "--log_samples", "--output_path", str(root / "lm_eval")],
         cwd=root,
     )  # fmt: skip

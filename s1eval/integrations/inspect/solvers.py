@@ -1,17 +1,22 @@
 """Inspect solvers for s1eval's control methods, driving the same control core as lm-eval and the CLI.
 
-A solver does not go through Inspect's chat `generate`: it takes the engine behind the active s1eval model
-provider (s1hf, s1vllm, s1openai, s1fake) and runs the method from the registry for this sample's question
-(`get_method(name).run(...)`), through the provider's batcher, so samples share engine calls and each
-sample's sequence keeps its KV cache between rounds.
+Two paths to a model, one control core (`get_method(name).run(...)` for this sample's question):
+- the fast path, on s1eval's providers (s1hf, s1vllm, s1openai, s1fake): the solver takes the engine behind
+  the provider and runs the method through the provider's batcher, so samples share engine calls and each
+  sample's sequence keeps its KV cache between rounds; token counts are the ids generated;
+- the portable path, on Inspect's own providers that continue a prefilled assistant message (vllm/, sglang/,
+  openai-api/ against a vLLM or SGLang server): every engine round is the model's own `generate()` on the
+  conversation so far (prefill.py), so Inspect's model events, usage, retries and cache apply as for any
+  solver; the ledger says its counts are retokenized and carries the provider's usage.
 
 What a sample ends with:
 - an assistant message: the thinking as reasoning content, then the answer phase as text;
 - `state.metadata["ledger"]`: the ledger of the reported run (the largest budget of a sweep);
 - `state.metadata["s1eval"]`: method, budget, format, answer text, and for a sweep (`budgets=`) every
   budget's ledger and answer, which the s1eval scorers score one by one;
-- one model event per engine round (`events.py`: input, output, stop reason, exact token counts), then an
-  info event with the ledger, so `inspect view` shows the forcing step by step beside the messages;
+- one model event per engine round (fast path: `events.py`, with input, output, stop reason, exact token
+  counts; portable path: Inspect's own), then an info event with the ledger, so `inspect view` shows the
+  forcing step by step beside the messages;
 - the system prompt used (the task's, else the format's default) as the first message.
 
 Budget settings are solver arguments; `max_thinking_tokens` defaults to `--reasoning-tokens`, else to the
@@ -25,6 +30,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+import anyio
 from inspect_ai.log import transcript
 from inspect_ai.model import (
     ChatCompletionChoice,
@@ -37,7 +43,6 @@ from inspect_ai.model import (
     ModelUsage,
     get_model,
 )
-from inspect_ai.model._generate_config import active_generate_config
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from s1eval.control.base import ControlResult
@@ -50,11 +55,16 @@ from s1eval.control.methods import (
     resolve_settings,
 )
 from s1eval.control.seeds import sample_seed
-from s1eval.errors import ConfigError
 from s1eval.integrations.inspect._errors import inspect_user_errors
 from s1eval.integrations.inspect._names import qualified
 from s1eval.integrations.inspect.batcher import EngineBatcher, EngineCall
 from s1eval.integrations.inspect.events import record_round_events
+from s1eval.integrations.inspect.prefill import (
+    PrefillEngine,
+    context_length_of,
+    load_tokenizer,
+    require_prefill_provider,
+)
 from s1eval.scoring.extract import CHOICE_LETTERS, extract_choice_letter
 
 THINKING_TAIL_CHARS = 4000
@@ -62,16 +72,34 @@ THINKING_TAIL_CHARS = 4000
 _SAMPLING_FROM_CONFIG = ("temperature", "top_p", "top_k", "frequency_penalty", "presence_penalty")
 
 
-def engine_batcher(model: Any = None) -> EngineBatcher:
-    """The batcher of the active (or given) model's s1eval provider; a one-line error for any other provider."""
+def engine_batcher(model: Any = None) -> EngineBatcher | None:
+    """The batcher of the active (or given) model's s1eval provider; None for Inspect's own providers."""
     model = model if model is not None else get_model()
     batcher = getattr(model.api, "batcher", None)
-    if not isinstance(batcher, EngineBatcher):
-        raise ConfigError(
-            f"s1eval solvers need an s1eval model provider, got {model}; use --model s1hf/<hub id or path> "
-            "(or s1vllm/<model>, s1openai/<served name> with --model-base-url)"
-        )
-    return batcher
+    return batcher if isinstance(batcher, EngineBatcher) else None
+
+
+def generate_config(model: Any) -> GenerateConfig:
+    """The generate settings in force for this sample: the model's, with the eval's (--temperature, ...)."""
+    try:  # Inspect keeps the eval's settings in a private context variable; without it, the model's alone
+        from inspect_ai.model._generate_config import active_generate_config
+    except ImportError:
+        return model.config
+    return model.config.merge(active_generate_config())
+
+
+_TOKENIZERS: dict[tuple[str, bool], tuple[Any, int | None]] = {}
+
+
+def portable_engine(model: Any, tokenizer: str | None, config: GenerateConfig) -> PrefillEngine:
+    """A PrefillEngine for one sample (a tokenizer loaded once per name per process)."""
+    require_prefill_provider(model)
+    name = tokenizer or model.api.model_name
+    key = (name, False)
+    if key not in _TOKENIZERS:
+        _TOKENIZERS[key] = (load_tokenizer(name), context_length_of(name))
+    tok, context_length = _TOKENIZERS[key]
+    return PrefillEngine(model, tok, config, context_length)
 
 
 @solver(name=qualified("control"))
@@ -81,6 +109,7 @@ def control(
     budgets: str | Sequence[Any] | None = None,
     format: str | None = None,
     system: str | None = None,
+    tokenizer: str | None = None,
     **settings: Any,
 ) -> Solver:
     """Run any s1eval control method (bf, tcc, scc, ccc, rs, vote, tcc+bf, ...) on the sample's question.
@@ -91,6 +120,8 @@ def control(
       budgets: Several x values ("512,1024,2048") run as one sweep; the largest is the reported result.
       format: Thinking format (s1, r1); default: the provider's -M format, else detected from the tokenizer.
       system: System prompt; default: the sample's system message, else the format's default.
+      tokenizer: On Inspect's own providers (vllm/, sglang/, openai-api/), the tokenizer s1eval renders
+        prompts and counts tokens with (hub id or path); default: the model name.
       **settings: Any other setting of the method (num_extensions, extension_strings, max_answer_tokens, ...).
     """
     with inspect_user_errors():  # a wrong setting fails when the task is built, not per sample
@@ -98,18 +129,24 @@ def control(
         sweep = _check_at_build(chosen, max_thinking_tokens, parse_budgets(budgets), settings)
     prepared: dict[tuple[int, str], PreparedMethod] = {}
 
-    def prepare(batcher: EngineBatcher, fmt_default: str, config: GenerateConfig) -> PreparedMethod:
-        key = (id(batcher), config.model_dump_json(exclude_none=True))  # per engine and generate settings
+    def prepare(engine: Any, fmt_default: str, config: GenerateConfig) -> PreparedMethod:
+        # per engine (portable path: per tokenizer, its engines are per sample) and generate settings
+        key = (id(getattr(engine, "prepared_for", engine)), config.model_dump_json(exclude_none=True))
         if key not in prepared:
             values = _settings(chosen, max_thinking_tokens, sweep, settings, config)
-            prepared[key] = prepare_method(batcher.engine, chosen.name, values, format or fmt_default, sweep)
+            prepared[key] = prepare_method(engine, chosen.name, values, format or fmt_default, sweep)
         return prepared[key]
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         model = get_model()
         batcher = engine_batcher(model)
-        config = model.config.merge(active_generate_config())
-        ready = prepare(batcher, getattr(model.api, "format_name", "auto"), config)
+        config = generate_config(model)
+        if batcher is None:
+            with inspect_user_errors():
+                engine = portable_engine(model, tokenizer, config)
+            ready = prepare(engine, "auto", config)
+        else:
+            ready = prepare(batcher.engine, getattr(model.api, "format_name", "auto"), config)
         question = question_with_choices(state)
         sys_text = system if system is not None else _system_message(state)
         # Inspect's epochs count from 1; repeat 0 is the first, as in `s1eval eval --samples`
@@ -121,16 +158,23 @@ def control(
                 engine, ready.fmt, [question], method_config, budgets=sweep, seeds=[seed], system=sys_text
             )
 
-        calls: list[EngineCall] = []
-        try:
-            per_x = {x: results[0] for x, results in (await batcher.run_sync(run, calls)).items()}
-        finally:  # the rounds a failed sample made are in the transcript too
-            record_round_events(calls, model=str(model), tokenizer=ready.engine.tokenizer, fmt=ready.fmt)
+        if batcher is None:  # Inspect's generate() per round: it records the model events and the usage
+            results = await anyio.to_thread.run_sync(run, engine)
+            per_x = {x: found[0] for x, found in results.items()}
+            extra = engine.ledger_fields()
+        else:
+            calls: list[EngineCall] = []
+            try:
+                per_x = {x: found[0] for x, found in (await batcher.run_sync(run, calls)).items()}
+            finally:  # the rounds a failed sample made are in the transcript too
+                record_round_events(calls, model=str(model), tokenizer=ready.engine.tokenizer, fmt=ready.fmt)
+            extra = {}
         primary = reported_x(per_x, ready.budgets(sweep))
         _show_system(state, sys_text if sys_text is not None else ready.fmt.default_system)
-        record(state, str(model), ready, per_x, primary)
+        record(state, str(model), ready, per_x, primary, extra)
         mark_choices(state, per_x[primary].answer)
-        _record_usage(model, state.output.usage)
+        if batcher is not None:
+            _record_usage(model, state.output.usage)
         return state
 
     return solve
@@ -240,11 +284,17 @@ def reported_x(per_x: dict[Any, ControlResult], order: Sequence[Any]) -> Any:
 
 
 def record(
-    state: TaskState, model_name: str, ready: PreparedMethod, per_x: dict[Any, ControlResult], x: Any
+    state: TaskState,
+    model_name: str,
+    ready: PreparedMethod,
+    per_x: dict[Any, ControlResult],
+    x: Any,
+    extra: dict[str, Any] | None = None,
 ) -> None:
-    """Put the reported result in the messages/output and every budget's ledger in the metadata."""
+    """Put the reported result in the messages/output and every budget's ledger in the metadata (`extra`:
+    what the portable path adds to each ledger about its token counts)."""
     result = per_x[x]
-    ledger = result.ledger.to_dict()
+    ledger = {**result.ledger.to_dict(), **(extra or {})}
     content: list[Any] = []
     if result.thinking:
         content.append(ContentReasoning(reasoning=result.thinking))
@@ -277,7 +327,7 @@ def record(
     if len(per_x) > 1:
         info["results"] = {
             str(b): {
-                "ledger": r.ledger.to_dict(),
+                "ledger": {**r.ledger.to_dict(), **(extra or {})},
                 "answer": r.answer,
                 "thinking_tail": r.thinking[-THINKING_TAIL_CHARS:],
             }

@@ -1,15 +1,17 @@
-"""`s1eval lm-eval ...`: lm-eval's own command line with s1eval registered first.
+"""`s1eval lm-eval ...`: lm-eval's own command line with s1eval registered first; `s1eval lm-eval-hook`.
 
-For installs where Python reads no .pth file from s1eval (PYTHONPATH, pip --target, some embedded setups),
-so `lm_eval --model s1_bf` would not know the name. Every argument goes to lm-eval unchanged; s1eval's task
-directory is added with --include_path unless one is given. Also runnable as
-`python -m s1eval.integrations.lm_eval.cli ...`.
+lm-eval 0.4.13 reads no plugin entry points, so its bare `lm_eval --model s1_bf` does not know the name.
+`s1eval lm-eval` registers the s1_* models through lm-eval's public registry in its own process and gives
+lm-eval s1eval's task folder with `--include_path`; every other argument goes to lm-eval unchanged. Also
+runnable as `python -m s1eval.integrations.lm_eval.cli ...`. `s1eval lm-eval-hook install` is the opt-in
+for the bare command (see hook_file.py).
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import click
 
@@ -24,9 +26,13 @@ def lm_eval_argv(args: Sequence[str], include_path: str) -> list[str]:
     sub = argv[0] if not argv[0].startswith("-") else "run"
     if sub not in SUBCOMMANDS_WITH_INCLUDE:
         return argv
-    if any(a == "--include_path" or a.startswith("--include_path=") for a in argv):
-        return argv  # the user's own path; the import hook still adds s1eval's tasks next to it
+    if has_include_path(argv):
+        return argv  # the user's own path: s1eval's tasks are added beside it (patches.patch_task_manager)
     return [*argv, "--include_path", include_path]
+
+
+def has_include_path(argv: Sequence[str]) -> bool:
+    return any(a == "--include_path" or a.startswith("--include_path=") for a in argv)
 
 
 def run_lm_eval(args: Sequence[str]) -> None:
@@ -34,7 +40,7 @@ def run_lm_eval(args: Sequence[str]) -> None:
     from s1eval.integrations.lm_eval.patches import tasks_dir
     from s1eval.integrations.lm_eval.register import register
 
-    register()
+    register(tasks=has_include_path(args))
     from lm_eval.__main__ import cli_evaluate
 
     saved = sys.argv
@@ -64,6 +70,55 @@ def lm_eval_command(args: tuple[str, ...]) -> None:
     except S1EvalError as exc:  # spelled as lm-eval's options, not s1eval's
         click.echo(render_error(exc, "lm_eval"), err=True)
         sys.exit(exc.exit_code)
+
+
+@click.group(name="lm-eval-hook")
+def lm_eval_hook_group() -> None:
+    """The bare `lm_eval --model s1_bf --tasks s1_aime24` in this environment (lm-eval 0.4.13 reads no plugins).
+
+    `install` writes one .pth file into site-packages: at every Python start it puts a small finder on
+    sys.meta_path that registers s1eval's models and tasks when lm-eval loads its registry (nothing else is
+    imported). `remove` takes it out. Without it, `s1eval lm-eval ...` takes the same arguments as `lm_eval`.
+    S1EVAL_NO_LM_EVAL_HOOK=1 turns an installed hook off for one command.
+    """
+
+
+_TARGET = click.option(
+    "--target",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the .pth file (default: this environment's site-packages).",
+)
+
+
+@lm_eval_hook_group.command("install")
+@_TARGET
+def hook_install(target: Path | None) -> None:
+    """Write the .pth file (the bare lm_eval then knows s1_* models and tasks)."""
+    from s1eval.integrations.lm_eval.hook_file import install_hook
+
+    click.echo(f"installed {install_hook(target)}; `lm_eval --model s1_bf ...` now works here")
+
+
+@lm_eval_hook_group.command("remove")
+@_TARGET
+def hook_remove(target: Path | None) -> None:
+    """Delete the .pth file."""
+    from s1eval.integrations.lm_eval.hook_file import hook_path, remove_hook
+
+    removed = remove_hook(target)
+    click.echo(f"removed {removed}" if removed else f"no hook at {hook_path(target)}")
+
+
+@lm_eval_hook_group.command("status")
+@_TARGET
+def hook_status(target: Path | None) -> None:
+    """Say whether the hook is installed (exit status 0) or not (1)."""
+    from s1eval.integrations.lm_eval.hook_file import hook_installed, hook_path
+
+    on = hook_installed(target)
+    click.echo(f"{'installed' if on else 'not installed'}: {hook_path(target)}")
+    sys.exit(0 if on else 1)
 
 
 if __name__ == "__main__":

@@ -53,8 +53,11 @@ class ChatPrompts:
         self._parts[prompt] = (system, question)
         return prompt
 
-    def parts(self, context: str) -> tuple[str | None, str]:
-        """(system, question) for a request context: a rendered chat prompt, or a plain context."""
+    def parts(self, context: str | Sequence[dict[str, str]]) -> tuple[str | None, str]:
+        """(system, question) for a request context: a rendered chat prompt, a plain context, or the chat
+        history itself (lm-eval after 0.4.13 hands message lists to models that take them)."""
+        if not isinstance(context, str):
+            return split_history(context, self.model_name)
         if context in self._parts:
             return self._parts[context]
         if context.endswith(self.fmt.think_start):

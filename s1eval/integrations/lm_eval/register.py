@@ -1,7 +1,8 @@
 """Make lm-eval know s1eval: model names, task directory, stock-task ledgers, one-line CLI errors.
 
-`register()` is what the import hook (`_hook.py`, installed by a .pth file) runs when lm-eval loads its model
-registry, and what `s1eval lm-eval` and Python users call directly. Order matters in lm-eval 0.4.13:
+`register()` is what `s1eval lm-eval` and Python users call, and what the opt-in import hook (`_hook.py`,
+`s1eval lm-eval-hook install`) runs when lm-eval loads its model registry. Only lm-eval's public registry
+API is used for the names. Order matters in lm-eval 0.4.13:
 `get_model` imports `lm_eval.models` (which registers every built-in model) only while the registry is
 empty, so `lm_eval.models` is imported *before* any s1 name is added, or every built-in model would vanish.
 
@@ -39,21 +40,27 @@ def register_models() -> list[str]:
     return added
 
 
-def install_patches() -> None:
-    """Task discovery and stock-task ledgers (see patches.py); imports the lm-eval modules they patch."""
+def install_patches(tasks: bool = True) -> None:
+    """Stock-task ledgers and (with `tasks`) task discovery, see patches.py; imports the modules they wrap."""
     import lm_eval.api.task
-    import lm_eval.tasks.manager
 
     from s1eval.integrations.lm_eval.patches import patch_process_results, patch_task_manager
 
-    patch_task_manager(lm_eval.tasks.manager)
     patch_process_results(lm_eval.api.task)
+    if tasks:
+        import lm_eval.tasks.manager
+
+        patch_task_manager(lm_eval.tasks.manager)
 
 
-def register() -> list[str]:
-    """Everything lm-eval needs to run s1eval's models and tasks; safe to call any number of times."""
+def register(tasks: bool = True) -> list[str]:
+    """Everything lm-eval needs to run s1eval's models and tasks; safe to call any number of times.
+
+    `tasks=False` leaves `TaskManager` alone (the caller passes `include_path=patches.tasks_dir()` itself,
+    as `s1eval lm-eval` does).
+    """
     added = register_models()
-    install_patches()
+    install_patches(tasks)
     install_cli_errors()
     return added
 

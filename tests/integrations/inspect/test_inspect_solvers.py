@@ -10,7 +10,6 @@ from inspect_ai.dataset import Sample
 from inspect_ai.model import get_model
 from inspect_ai.solver._solver import solver_create
 
-from s1eval.errors import ConfigError
 from s1eval.integrations.inspect import answer, engine_batcher
 from tasks.math500 import math500
 
@@ -117,6 +116,14 @@ def test_without_a_budget_the_error_says_how_to_give_one(tmp_path):
     assert "does not report" in log.error.message and "max_thinking_tokens=4000" in log.error.message
 
 
-def test_a_non_s1eval_provider_is_refused_with_the_fix():
-    with pytest.raises(ConfigError, match="s1hf/"):
-        engine_batcher(get_model("mockllm/model", memoize=False))
+def test_a_provider_that_cannot_continue_a_message_is_refused_with_the_fix(tmp_path):
+    assert engine_batcher(get_model("mockllm/model", memoize=False)) is None  # not an s1 provider
+    task = Task(
+        dataset=[Sample(id="q", input="What is 6 * 7?", target="42")],
+        solver=solver_create("s1eval/budget_forcing", max_thinking_tokens=8),
+        scorer=answer(),
+    )
+    (log,) = eval(task, model="mockllm/model", log_dir=str(tmp_path), display="none")
+    assert log.status == "error"
+    message = log.error.message
+    assert "mockllm returns canned text" in message and "s1hf/" in message and "vllm/" in message, message

@@ -20,7 +20,8 @@ def _run(tiny_model_path: Path, tmp_path: Path, budget: int, name: str) -> tuple
     out = tmp_path / name
     proc = subprocess.run(
         [
-            str(BIN / "lm_eval"),
+            str(BIN / "s1eval"),
+            "lm-eval",
             "--model",
             "s1_bf",
             "--model_args",
@@ -70,7 +71,7 @@ def test_cache_requests_with_the_chat_template_is_reused_by_a_new_process(tiny_m
 
     def run(name: str) -> tuple[list[dict], str]:
         out = tmp_path / name
-        args = [str(BIN / "lm_eval"), "--model", "s1_bf",
+        args = [str(BIN / "s1eval"), "lm-eval", "--model", "s1_bf",
                 "--model_args", f"pretrained={tiny_model_path},max_thinking_tokens=8,max_answer_tokens=4",
                 "--tasks", "s1_aime24", "--limit", "2", "--cache_requests", "true", "--apply_chat_template",
                 "--log_samples", "--output_path", str(out)]  # fmt: skip

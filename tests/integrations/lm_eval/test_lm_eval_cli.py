@@ -63,7 +63,8 @@ def test_lm_eval_command_runs_s1_bf_on_s1_math500(tiny_model_path, tmp_path):
     out = tmp_path / "out"
     proc = run(
         [
-            str(BIN / "lm_eval"),
+            str(BIN / "s1eval"),
+            "lm-eval",
             "--model",
             "s1_bf",
             "--model_args",
@@ -122,20 +123,24 @@ def test_wrapper_command_with_chat_template_system_instruction_batch_and_seed(ti
 @pytest.mark.parametrize(
     ("command", "extra", "message"),
     [
-        (["lm_eval"], {"max_thinking_tokns": 8}, "unknown model arg(s) max_thinking_tokns for --model s1_bf"),
+        ("bare", {"max_thinking_tokns": 8}, "unknown model arg(s) max_thinking_tokns for --model s1_bf"),
         (
-            ["s1eval", "lm-eval"],
+            "wrapper",
             {"max_thinking_tokens": 0},
             "max_thinking_tokens= in --model_args must be a positive integer",
         ),
     ],
 )
-def test_bad_model_args_fail_with_one_line(tiny_model_path, tmp_path, command, extra, message):
+def test_bad_model_args_fail_with_one_line(tiny_model_path, tmp_path, command, extra, message, request):
+    # bare: lm-eval's own command after the opt-in `s1eval lm-eval-hook install`; wrapper: `s1eval lm-eval`
+    if command == "bare":
+        prefix = [str(request.getfixturevalue("hooked_python")), "-m", "lm_eval"]
+    else:
+        prefix = [str(BIN / "s1eval"), "lm-eval"]
     args = f"pretrained={tiny_model_path}," + ",".join(f"{k}={v}" for k, v in extra.items())
     proc = run(
         [
-            str(BIN / command[0]),
-            *command[1:],
+            *prefix,
             "--model",
             "s1_bf",
             "--model_args",

@@ -27,7 +27,8 @@ LIMIT = 2
 def lm_eval(model: str, model_args: dict[str, object], cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     cmd = [
-        str(BIN / "lm_eval"),
+        str(BIN / "s1eval"),
+        "lm-eval",
         "--model",
         model,
         "--model_args",

@@ -70,6 +70,15 @@ def test_chat_template_renders_the_methods_prompt_and_keeps_the_system(lm):
     assert lm.tokenizer_name and lm.chat_template()
 
 
+def test_a_message_list_context_is_read_as_its_parts(lm):
+    # lm-eval's main branch hands chat histories to models as message lists, not rendered strings
+    history = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "1+1?\nAnswer:"}]
+    assert lm.chat.parts(history) == ("Be brief.", "1+1?")
+    (text,) = lm.generate_until([request(history, {"until": []})])
+    (from_string,) = lm.generate_until([request(lm.apply_chat_template(history), {"until": []})])
+    assert text.output == from_string.output and text.ledger == from_string.ledger
+
+
 def test_loglikelihood_requests_get_a_clear_error(lm):
     with pytest.raises(ConfigError, match="only generates text"):
         lm.loglikelihood([])

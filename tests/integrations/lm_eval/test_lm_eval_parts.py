@@ -7,6 +7,7 @@ import os
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -135,31 +136,62 @@ def test_wrapper_adds_the_task_directory_once():
 
 
 HOOK_PROBE = """
-import json, lm_eval.api.registry as r, lm_eval.tasks.manager as m
+import json, lm_eval.api.registry as r, lm_eval.tasks.manager as m, lm_eval.api.task as t
 print(json.dumps({
     "hf": "hf" in r.model_registry,
     "s1": sorted(k for k in r.model_registry if k.startswith("s1_")),
-    "patched": getattr(m.TaskManager.__init__, "__s1eval_patched__", False),
+    "tasks": getattr(m.TaskManager.__init__, "__s1eval_patched__", False),
+    "ledgers": getattr(t.ConfigurableTask.process_results, "__s1eval_patched__", False),
 }))
 """
 
 
-def probe(**env_extra: str) -> dict:
+def probe(python: Path | str = sys.executable, **env_extra: str) -> dict:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **env_extra}
     out = subprocess.run(
-        [sys.executable, "-c", HOOK_PROBE], capture_output=True, text=True, env=env, timeout=120
+        [str(python), "-c", HOOK_PROBE], capture_output=True, text=True, env=env, timeout=120
     )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+UNTOUCHED = {"hf": False, "s1": [], "tasks": False, "ledgers": False}  # lm-eval loads built-ins lazily
+
+
 @pytest.mark.slow
-def test_pth_hook_registers_in_a_fresh_interpreter_and_can_be_turned_off():
-    on = probe()
-    assert on["hf"] and on["patched"]  # lm-eval's built-ins kept, the task directory added
+def test_lm_eval_is_untouched_unless_the_hook_is_installed(hooked_python):
+    assert probe() == UNTOUCHED  # pip install s1eval alone: nothing runs at interpreter start
+    on = probe(hooked_python)  # after `s1eval lm-eval-hook install` (the fixture runs the real command)
+    assert on["hf"] and on["tasks"] and on["ledgers"]  # lm-eval's built-ins kept, s1eval's tasks added
     assert {"s1_bf", "s1_tcc", "s1_tcc_bf", "s1_vote"} <= set(on["s1"])
-    off = probe(S1EVAL_NO_LM_EVAL_HOOK="1")
-    assert off == {"hf": False, "s1": [], "patched": False}  # lm-eval untouched (it loads built-ins lazily)
+    assert probe(hooked_python, S1EVAL_NO_LM_EVAL_HOOK="1") == UNTOUCHED
+
+
+def test_hook_command_installs_reports_and_removes_the_pth_file(tmp_path):
+    from s1eval.cli import main
+    from s1eval.integrations.lm_eval.hook_file import PTH_LINE, PTH_NAME
+
+    def run(*args: str) -> int:
+        try:
+            return main(["lm-eval-hook", *args, "--target", str(tmp_path)]) or 0
+        except SystemExit as exc:
+            return int(exc.code or 0)
+
+    assert run("status") == 1
+    assert run("install") == 0 and (tmp_path / PTH_NAME).read_text() == PTH_LINE
+    assert run("status") == 0
+    assert run("remove") == 0 and not (tmp_path / PTH_NAME).exists()
+    assert run("remove") == 0  # nothing to remove is not an error
+
+
+def test_hook_install_where_it_cannot_write_is_one_line(tmp_path, capsys):
+    from s1eval.cli import main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")  # a folder below a file cannot be made, whoever runs the test
+    assert main(["lm-eval-hook", "install", "--target", str(blocker / "sub")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "s1eval lm-eval" in err and "target" in err, err
 
 
 def test_task_scoring_uses_answer_thinking_and_ledger():
