@@ -131,8 +131,14 @@ class FakeVLLMServer:
             out_ids.append(res.stop_token)  # vLLM keeps the stop token in token_ids, not in the text
             stop_reason = res.stop_token if res.stop_token in (body.get("stop_token_ids") or []) else None
         skip = body.get("skip_special_tokens", True)
-        if res.stop_reason == "stop_token" and res.stop_token is not None and body.get("include_stop_str_in_output"):
-            text_ids.append(res.stop_token)  # vLLM then detokenizes the stop token too (a special one unless skipped)
+        if (
+            res.stop_reason == "stop_token"
+            and res.stop_token is not None
+            and body.get("include_stop_str_in_output")
+        ):
+            text_ids.append(
+                res.stop_token
+            )  # vLLM then detokenizes the stop token too (a special one unless skipped)
         text = tok.decode(text_ids, skip_special_tokens=skip)
         if res.stop_reason == "stop_string":
             stop_reason = res.stop_string

@@ -30,7 +30,13 @@ from fake_server import FakeVLLMServer  # noqa: E402
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 THINKING = "First I add six sevens.|Then I check the sum again."
-PORTABLE_FIELDS = ("token_counts", "provider", "provider_rounds", "provider_input_tokens", "provider_output_tokens")
+PORTABLE_FIELDS = (
+    "token_counts",
+    "provider",
+    "provider_rounds",
+    "provider_input_tokens",
+    "provider_output_tokens",
+)
 
 
 def _task(**solver_args) -> Task:
@@ -38,7 +44,9 @@ def _task(**solver_args) -> Task:
         Sample(id="mul", input="What is 6 * 7?", target="42", metadata={"kind": "math"}),
         Sample(id="add", input="What is 40 + 2?", target="42", metadata={"kind": "math"}),
     ]
-    return Task(dataset=samples, solver=solver_create("s1eval/budget_forcing", **solver_args), scorer=answer())
+    return Task(
+        dataset=samples, solver=solver_create("s1eval/budget_forcing", **solver_args), scorer=answer()
+    )
 
 
 def _run(task: Task, model: str, tmp_path: Path, **kwargs):
@@ -126,7 +134,9 @@ def test_the_real_tiny_model_through_the_vllm_provider_stays_within_budget(
 ):
     with FakeVLLMServer(tiny_engine, "tiny") as server:
         samples = _run(
-            _task(max_thinking_tokens=16, num_extensions=1, max_answer_tokens=8, tokenizer=str(tiny_model_path)),
+            _task(
+                max_thinking_tokens=16, num_extensions=1, max_answer_tokens=8, tokenizer=str(tiny_model_path)
+            ),
             "vllm/tiny",
             tmp_path,
             model_base_url=server.base_url,
@@ -138,7 +148,9 @@ def test_the_real_tiny_model_through_the_vllm_provider_stays_within_budget(
         # retokenized count of a random model's byte soup comes to
         events = [e for e in sample.events if isinstance(e, ModelEvent)]
         think = events[: len(events) - 1]
-        assert sum(e.output.usage.output_tokens for e in think) <= 16 + len(think)  # + each round's stop token
+        assert sum(e.output.usage.output_tokens for e in think) <= 16 + len(
+            think
+        )  # + each round's stop token
         assert ledger["provider_output_tokens"] == sum(e.output.usage.output_tokens for e in events)
 
 
@@ -174,11 +186,18 @@ def test_inspect_eval_command_on_the_vllm_provider(scripted_server, tiny_model_p
 
 @pytest.mark.slow
 def test_inspect_hf_provider_is_refused_in_one_line_naming_the_fix(tiny_model_path, tmp_path):
-    proc = _inspect_cli(tmp_path, "--model", f"hf/{tiny_model_path}", "-T", "limit=1", "-T", "max_thinking_tokens=8")
+    proc = _inspect_cli(
+        tmp_path, "--model", f"hf/{tiny_model_path}", "-T", "limit=1", "-T", "max_thinking_tokens=8"
+    )
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     (path,) = (tmp_path / "logs").glob("*.eval")
     log = read_eval_log(str(path))
     assert log.status == "error"  # the eval's error, as Inspect shows it: one line, no traceback in it
     line = log.error.message
     assert "\n" not in line and "Traceback" not in line
-    assert "cannot drive" in line and "add_generation_prompt=True" in line and "s1hf/" in line and "vllm/" in line
+    assert (
+        "cannot drive" in line
+        and "add_generation_prompt=True" in line
+        and "s1hf/" in line
+        and "vllm/" in line
+    )
