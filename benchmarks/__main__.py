@@ -9,7 +9,18 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ("bf", "scoring", "curation", "methods", "openai_engine")
+BENCHMARKS = (
+    "decode",
+    "bf",
+    "memory",
+    "lm_eval_peer",
+    "scoring",
+    "curation",
+    "methods",
+    "openai_engine",
+    "readme",
+)
+"""Run in this order; `readme` last: it writes the README's speed section from the JSON the others saved."""
 
 
 def main(names: list[str]) -> int:

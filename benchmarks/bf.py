@@ -1,30 +1,29 @@
-"""Budget forcing benchmark: token accounting, throughput against plain `generate`, and the anytime sweep.
+"""Budget forcing: token accounting, BF against plain decoding and against the s1 reference loop, the anytime
+sweep, and the KV cache's shape.
 
-All figures come from one run on one model and batch; they are compared as ratios within the run.
-A random model never emits s1's `<|im_start|>` delimiter by itself, so the extension measurements use a
-format whose end marker is the token the model emits most often: natural stops (and so extensions) happen.
+Every timing is a median of interleaved repeats (`benchmarks/timing.py`, each repeat in the JSON), compared
+as a ratio within one run. A random model never emits s1's `<|im_start|>` delimiter by itself, so the
+extension measurements use a format whose end marker is the token the model emits most often: natural stops
+(and so extensions) happen.
+
+Peers (`benchmarks/peers.py`): `hf_generate` is `model.generate` of the same number of tokens per row;
+`s1_reference_loop` is the s1 fork's loop on HF `generate` (every round re-prompts with the whole text).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import time
+import os
+import tempfile
 from collections import Counter
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
+BATCH, PROMPT_TOKENS = 8, 1024
 
 
-def _bench_model(tmp: Path):
-    from s1eval.testing.tiny_model import build_tiny_model
-
-    return build_tiny_model(
-        tmp / "bench-model", hidden_size=256, layers=4, heads=8, kv_heads=4, initializer_range=0.15
-    )
-
-
-def _prompts(tokenizer, n: int, prompt_tokens: int) -> list[str]:
+def prompts_for(tokenizer, n: int, prompt_tokens: int) -> list[str]:
     from s1eval.formats import S1, build_prompt
 
     filler = " ".join(f"{i} plus {i + 1} is {2 * i + 1}." for i in range(2000))
@@ -35,7 +34,7 @@ def _prompts(tokenizer, n: int, prompt_tokens: int) -> list[str]:
     return prompts
 
 
-def _frequent_marker_format(engine, prompts):
+def frequent_marker_format(engine, prompts):
     from s1eval.engines.base import GenerationRequest
     from s1eval.formats import S1, single_token_id
 
@@ -49,131 +48,227 @@ def _frequent_marker_format(engine, prompts):
     raise RuntimeError("no usable marker token")
 
 
-def _plain_generate_seconds(engine, prompts, new_tokens: int) -> float:
-    import torch
+def accounting(engine, fmt, prompts) -> dict:
+    """Tokens the engine generated against tokens the samples kept (BF with 4 extensions)."""
+    from s1eval.control.budget_forcing import BudgetForcingConfig, run_budget_forcing
 
-    tok = engine.tokenizer
-    batch = tok([p for p in prompts], return_tensors="pt", padding=True, add_special_tokens=False)
-    start = time.perf_counter()
-    with torch.inference_mode():
-        engine.model.generate(
-            **batch,
-            max_new_tokens=new_tokens,
-            min_new_tokens=new_tokens,
-            do_sample=False,
-            pad_token_id=tok.pad_token_id,
-        )
-    return time.perf_counter() - start
-
-
-def _reference_policy_tokens(engine, fmt, prompts, cfg) -> int:
-    """What a policy that asks the FULL budget in every round (and cuts afterwards) would have generated."""
-    from s1eval.control.budget_forcing import run_budget_forcing
-
-    total = 0
-    for r in run_budget_forcing(engine, fmt, prompts, cfg):
+    cfg = BudgetForcingConfig(max_thinking_tokens=256, num_extensions=4, max_answer_tokens=16)
+    before = engine.stats["generated_tokens"]
+    results = run_budget_forcing(engine, fmt, prompts, cfg)
+    generated = engine.stats["generated_tokens"] - before
+    kept = sum(r.ledger.thinking_tokens + r.ledger.answer_tokens for r in results)
+    full_budget = sum(r.ledger.answer_tokens for r in results)
+    for r in results:  # a policy that asks the whole budget every round and cuts afterwards
         rounds = [x for x in r.ledger.rounds if x.phase == "think"]
-        total += sum(x.generated for x in rounds[:-1])
-        last = rounds[-1]
-        # the last round ran out of budget: the reference would have kept generating up to a full budget
-        total += cfg.max_thinking_tokens if last.stop == "budget" else last.generated
-    return total
-
-
-def _throughput(engine, fmt, prompts, cfg) -> dict:
-    """BF (KV reuse, continuous rounds) and BF re-encoding every round, against plain `generate`."""
-    from s1eval.control.budget_forcing import run_budget_forcing
-    from s1eval.engines.hf import HFEngine
-
-    timings = {}
-    reencode = HFEngine(engine.model, engine.tokenizer, batch_size=engine.max_batch_size, reuse_cache=False)
-    for label, eng in (("kv_reuse", engine), ("reencode", reencode)):
-        start = time.perf_counter()
-        res = run_budget_forcing(eng, fmt, prompts, cfg)
-        timings[label] = time.perf_counter() - start
-    total = sum(r.ledger.thinking_tokens + r.ledger.answer_tokens for r in res)
-    per_row = round(total / len(res))
-    plain = _plain_generate_seconds(engine, prompts, per_row)
+        full_budget += sum(x.generated for x in rounds[:-1])
+        full_budget += cfg.max_thinking_tokens if rounds[-1].stop == "budget" else rounds[-1].generated
     return {
-        "extensions_per_sample": [r.ledger.extensions for r in res],
-        "tokens_per_sample": per_row,
-        "bf_seconds": round(timings["kv_reuse"], 3),
-        "reencode_seconds": round(timings["reencode"], 3),
-        "plain_generate_seconds": round(plain, 3),
-        "bf_over_plain_throughput": round(plain / timings["kv_reuse"], 3),
-        "reencode_over_plain_throughput": round(plain / timings["reencode"], 3),
+        "extensions_per_sample": [r.ledger.extensions for r in results],
+        "tokens_generated": generated,
+        "tokens_kept": kept,
+        "generated_over_kept": round(generated / kept, 4),
+        "full_budget_per_round_policy_generated": full_budget,
+        "full_budget_policy_over_kept": round(full_budget / kept, 3),
     }
 
 
-def main() -> dict:
-    import tempfile
+def against_plain_decode(engine, fmt, prompts, waiting, repeats: int) -> dict:
+    """BF with extensions against `model.generate` of the same tokens per row: "uniform", one batch of copies
+    of one prompt (every row does the same rounds); "mixed", twice as many different prompts as batch rows
+    (rows end at different times and take the next prompt: continuous batching), against `generate` on
+    batches of equal-length rows."""
+    from benchmarks.timing import interleaved, ratio
+    from s1eval.control.budget_forcing import BudgetForcingConfig, run_budget_forcing
 
-    from s1eval.control.budget_forcing import BudgetForcingConfig, run_budget_forcing, run_budget_sweep
-    from s1eval.engines.hf import HFEngine
+    figures = {}
+    for rounds in (4, 16):
+        cfg = BudgetForcingConfig(max_thinking_tokens=1536, num_extensions=rounds, max_answer_tokens=1)
+        probe = run_budget_forcing(engine, fmt, prompts, cfg)
+        busiest = max(range(len(probe)), key=lambda i: (probe[i].ledger.extensions, -i))
+        for workload, rows in (("uniform", [prompts[busiest]] * len(prompts)), ("mixed", waiting)):
+            results = run_budget_forcing(engine, fmt, rows, cfg)
+            per_row = round(
+                sum(r.ledger.thinking_tokens + r.ledger.answer_tokens for r in results) / len(rows)
+            )
+            contexts = [engine.tokenizer.encode(p, add_special_tokens=False) for p in rows]
+            timing = interleaved(
+                {
+                    "s1eval_bf": lambda rows=rows, cfg=cfg: run_budget_forcing(engine, fmt, rows, cfg),
+                    "hf_generate": lambda c=contexts, n=per_row: _generate_batches(engine, c, n),
+                },
+                repeats,
+            )
+            timing.pop("last")
+            figures[f"{rounds}_extensions_{workload}"] = {
+                "extensions_per_sample": [r.ledger.extensions for r in results],
+                "tokens_per_row": per_row,
+                **timing,
+                "bf_over_plain_throughput": ratio(timing, "hf_generate", "s1eval_bf"),
+            }
+    return figures
 
-    batch, prompt_tokens = 8, 1024
-    with tempfile.TemporaryDirectory() as tmp:
-        path = _bench_model(Path(tmp))
-        engine = HFEngine(str(path), batch_size=batch)
-        prompts = _prompts(engine.tokenizer, batch, prompt_tokens)
-        fmt = _frequent_marker_format(engine, prompts)
-        figures: dict = {
-            "model": "random Qwen2 (hidden 256, 4 layers)",
-            "batch": batch,
-            "prompt_tokens": prompt_tokens,
-        }
 
-        # (1) accounting: tokens generated by the engine vs tokens kept in the samples, BF with 4 extensions
-        cfg4 = BudgetForcingConfig(max_thinking_tokens=256, num_extensions=4, max_answer_tokens=16)
+def _generate_batches(engine, contexts: list[list[int]], new_tokens: int) -> int:
+    from benchmarks.peers import plain_generate
+
+    step = engine.max_batch_size
+    return sum(
+        plain_generate(engine.model, engine.tokenizer, contexts[i : i + step], new_tokens)
+        for i in range(0, len(contexts), step)
+    )
+
+
+def against_reference_loop(engine, fmt, prompts, repeats: int) -> dict:
+    """BF with 2 / 4 / 16 extensions against the s1 reference loop on HF generate, same settings."""
+    from benchmarks.peers import s1_reference_loop
+    from benchmarks.timing import interleaved, ratio
+    from s1eval.control.budget_forcing import BudgetForcingConfig, run_budget_forcing
+
+    figures = {}
+    for extensions in (2, 4, 16):
+        cfg = BudgetForcingConfig(max_thinking_tokens=512, num_extensions=extensions, max_answer_tokens=16)
         before = engine.stats["generated_tokens"]
-        results = run_budget_forcing(engine, fmt, prompts, cfg4)
-        generated = engine.stats["generated_tokens"] - before
-        kept = sum(r.ledger.thinking_tokens + r.ledger.answer_tokens for r in results)
-        reference = _reference_policy_tokens(engine, fmt, prompts, cfg4) + sum(
-            r.ledger.answer_tokens for r in results
+        ours = run_budget_forcing(engine, fmt, prompts, cfg)
+        ours_tokens = engine.stats["generated_tokens"] - before
+        reference = s1_reference_loop(engine.model, engine.tokenizer, fmt, prompts, 512, extensions, 16)
+        timing = interleaved(
+            {
+                "s1eval_bf": lambda cfg=cfg: run_budget_forcing(engine, fmt, prompts, cfg),
+                "s1_reference_loop": lambda n=extensions: s1_reference_loop(
+                    engine.model, engine.tokenizer, fmt, prompts, 512, n, 16
+                ),
+            },
+            repeats,
         )
-        figures["accounting"] = {
-            "extensions_per_sample": [r.ledger.extensions for r in results],
-            "tokens_generated": generated,
-            "tokens_kept": kept,
-            "generated_over_kept": round(generated / kept, 4),
-            "full_budget_per_round_policy_generated": reference,
-            "full_budget_policy_over_kept": round(reference / kept, 3),
+        timing.pop("last")
+        figures[f"{extensions}_extensions"] = {
+            "extensions_per_sample": [r.ledger.extensions for r in ours],
+            "s1eval_generated_tokens": ours_tokens,
+            "reference_generated_tokens": reference["generated_tokens"],
+            **timing,
+            "bf_over_reference_time": ratio(timing, "s1eval_bf", "s1_reference_loop"),
         }
+    return figures
 
-        # (2) throughput vs one plain generate of the same total tokens. "uniform": 8 copies of the prompt
-        # with the most extension events, so every row does the same rounds and the same tokens (isolates the
-        # cost of the rounds); "mixed": 8 different prompts, rows end at different times (idle batch slots).
-        figures["throughput"] = {}
-        for rounds in (4, 16):
-            cfg = BudgetForcingConfig(max_thinking_tokens=1536, num_extensions=rounds, max_answer_tokens=1)
-            probe = run_budget_forcing(engine, fmt, prompts, cfg)
-            busiest = max(range(len(probe)), key=lambda i: (probe[i].ledger.extensions, -i))
-            for workload, rows in (("uniform", [prompts[busiest]] * batch), ("mixed", prompts)):
-                figures["throughput"][f"{rounds}_extensions_{workload}"] = _throughput(engine, fmt, rows, cfg)
 
-        # (3) the anytime sweep for 5 budgets vs 5 separate runs
-        budgets = [32, 64, 128, 256, 512]
-        from s1eval.formats import S1
+def sweep_against_separate(engine, prompts, repeats: int) -> dict:
+    from benchmarks.timing import interleaved, ratio
+    from s1eval.control.budget_forcing import BudgetForcingConfig, run_budget_forcing, run_budget_sweep
+    from s1eval.formats import S1
 
-        cfg = BudgetForcingConfig(max_thinking_tokens=max(budgets), max_answer_tokens=8)
-        start, before = time.perf_counter(), engine.stats["generated_tokens"]
+    budgets = [32, 64, 128, 256, 512]
+    cfg = BudgetForcingConfig(max_thinking_tokens=max(budgets), max_answer_tokens=8)
+
+    def tokens(fn) -> int:
+        before = engine.stats["generated_tokens"]
+        fn()
+        return engine.stats["generated_tokens"] - before
+
+    def sweep() -> None:
         run_budget_sweep(engine, S1, prompts, budgets, cfg)
-        sweep_tokens, sweep_s = engine.stats["generated_tokens"] - before, time.perf_counter() - start
-        start, before = time.perf_counter(), engine.stats["generated_tokens"]
+
+    def separate() -> None:
         for b in budgets:
             run_budget_forcing(engine, S1, prompts, cfg.with_budget(b))
-        separate_tokens, separate_s = engine.stats["generated_tokens"] - before, time.perf_counter() - start
-        figures["anytime_sweep"] = {
-            "budgets": budgets,
-            "sweep_generated_tokens": sweep_tokens,
-            "separate_generated_tokens": separate_tokens,
-            "token_ratio": round(sweep_tokens / separate_tokens, 3),
-            "time_ratio": round(sweep_s / separate_s, 3),
+
+    sweep_tokens, separate_tokens = tokens(sweep), tokens(separate)
+    timing = interleaved({"sweep": sweep, "separate_runs": separate}, repeats)
+    timing.pop("last")
+    return {
+        "budgets": budgets,
+        "sweep_generated_tokens": sweep_tokens,
+        "separate_generated_tokens": separate_tokens,
+        "token_ratio": round(sweep_tokens / separate_tokens, 3),
+        **timing,
+        "time_ratio": ratio(timing, "sweep", "separate_runs"),
+    }
+
+
+def cache_shape(engine, fmt, prompts) -> dict:
+    """Cache cells per live token at the widest point of each workload: over the left-padding floor (the
+    widest live row) and over all live tokens (left padding included)."""
+    from s1eval.control.budget_forcing import BudgetForcingConfig, run_budget_forcing, run_budget_sweep
+
+    budgets = [32, 64, 128, 256, 512]
+    workloads = {
+        "bf_16_extensions": lambda: run_budget_forcing(
+            engine,
+            fmt,
+            prompts,
+            BudgetForcingConfig(max_thinking_tokens=512, num_extensions=16, max_answer_tokens=8),
+        ),
+        "sweep_5_budgets": lambda: run_budget_sweep(
+            engine, fmt, prompts, budgets, BudgetForcingConfig(max_thinking_tokens=512, max_answer_tokens=8)
+        ),
+        "sweep_5_budgets_16_extensions": lambda: run_budget_sweep(
+            engine,
+            fmt,
+            prompts,
+            budgets,
+            BudgetForcingConfig(max_thinking_tokens=512, num_extensions=16, max_answer_tokens=8),
+        ),
+    }
+    figures = {}
+    for name, run in workloads.items():
+        for key in ("compactions", "peak_cache_cells", "peak_cells_per_live", "peak_cells_over_floor"):
+            engine.stats[key] = 0
+        run()
+        engine.release()
+        figures[name] = {
+            key: engine.stats[key]
+            for key in ("compactions", "peak_cache_cells", "peak_cells_per_live", "peak_cells_over_floor")
         }
+    return figures
+
+
+def main() -> dict:
+    from benchmarks.models import MODELS, build, parameters
+    from s1eval.engines.hf import HFEngine
+
+    repeats = int(os.environ.get("S1EVAL_BENCH_REPEATS", "3"))
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = HFEngine(str(build("small", Path(tmp))), batch_size=BATCH)
+        prompts = prompts_for(engine.tokenizer, BATCH, PROMPT_TOKENS)
+        fmt = frequent_marker_format(engine, prompts)
+        figures: dict = {
+            "model": {"name": "small", **MODELS["small"], "parameters": parameters(engine.model)},
+            "batch": BATCH,
+            "prompt_tokens": PROMPT_TOKENS,
+            "repeats": repeats,
+        }
+        figures["accounting"] = accounting(engine, fmt, prompts)
+        print("accounting", figures["accounting"]["generated_over_kept"], flush=True)
+        waiting = prompts_for(engine.tokenizer, 2 * BATCH, PROMPT_TOKENS)
+        figures["throughput"] = against_plain_decode(engine, fmt, prompts, waiting, repeats)
+        print(
+            "throughput",
+            {k: v["bf_over_plain_throughput"] for k, v in figures["throughput"].items()},
+            flush=True,
+        )
+        figures["anytime_sweep"] = sweep_against_separate(engine, prompts, repeats)
+        print("sweep", figures["anytime_sweep"]["time_ratio"], flush=True)
+        figures["cache_shape"] = cache_shape(engine, fmt, prompts)
+        print("cache", figures["cache_shape"], flush=True)
+
+        medium = HFEngine(str(build("medium", Path(tmp))), batch_size=BATCH)
+        short = prompts_for(medium.tokenizer, BATCH, 256)
+        figures["reference_loop"] = {
+            "model": {"name": "medium", **MODELS["medium"], "parameters": parameters(medium.model)},
+            "prompt_tokens": 256,
+            "max_thinking_tokens": 512,
+            **against_reference_loop(medium, frequent_marker_format(medium, short), short, repeats),
+        }
+        print(
+            "reference",
+            {
+                k: v["bf_over_reference_time"]
+                for k, v in figures["reference_loop"].items()
+                if isinstance(v, dict) and "bf_over_reference_time" in v
+            },
+            flush=True,
+        )
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "bf.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
     return figures
 
 

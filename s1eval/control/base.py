@@ -36,12 +36,14 @@ class ControlResult:
 
 
 def chunks(n: int, engine: Engine) -> Iterator[range]:
-    """Index ranges of at most the engine's preferred batch size (all at once when it has none).
+    """Index ranges of the programs one `engine.drive` call takes: its `programs_per_drive` (an engine that
+    refills finished rows takes several batches at once), else its preferred batch size (all at once when it
+    has none).
 
     Every method chunks its prompts before anything else, so the engine's protocol is checked here, first.
     """
     require_engine(engine)
-    size = engine.max_batch_size or n or 1
+    size = getattr(engine, "programs_per_drive", None) or engine.max_batch_size or n or 1
     for start in range(0, n, size):
         yield range(start, min(n, start + size))
 

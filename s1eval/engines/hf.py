@@ -4,6 +4,12 @@ A continuation (same `cache_key`, a context that extends or edits the end of the
 its new suffix: the cached positions that the new context no longer contains become attention-mask holes,
 and the suffix is appended. Rows that finish early keep stepping as holes too, so one batch stays one
 tensor. Position ids are each row's logical positions, so holes never shift RoPE.
+
+Holes are reclaimed: when the cache is more than `COMPACT_SLACK` times as wide as its widest live row (the
+floor that left padding sets), every row's live positions are gathered, right-aligned, into a cache of that
+width (`_maybe_compact`), so an abandoned trajectory (a sweep's answer forks, cut extensions, finished rows) is
+neither stored nor attended to for long. The mask lives in a preallocated buffer that grows by doubling, and
+a decode step builds its inputs as whole tensors, not row by row.
 """
 
 from __future__ import annotations
@@ -33,11 +39,56 @@ class _Row:
     """Physical cache index of each cached token."""
 
 
-@dataclass
+PROGRAMS_PER_ROW = 4
+"""`drive` is given up to this many programs per batch row, so a row whose program ends takes the next one."""
+COMPACT_SLACK = 1.2
+"""Compact a batch's cache when it is wider than this many times its widest live row ..."""
+COMPACT_MIN = 8
+"""... and wider than it by more than this many columns (a few holes are not worth a copy of the cache)."""
+
+
 class _Batch:
-    cache: Any
-    mask: torch.Tensor  # (B, T) long, 1 = a live cached position
-    rows: list[_Row]
+    """One cache, its rows, and the attention mask over the cache's columns (1 = a live cached position)."""
+
+    def __init__(self, cache: Any, rows: list[_Row]):
+        self.cache = cache
+        self.rows = rows
+        self._buf = torch.zeros((len(rows), 64), dtype=torch.long)
+        self.width = 0
+
+    @property
+    def mask(self) -> torch.Tensor:
+        """(B, T) view of the buffer: writes to it are writes to the batch's mask."""
+        return self._buf[:, : self.width]
+
+    def append_columns(self, new: torch.Tensor) -> None:
+        k = new.shape[1]
+        if self.width + k > self._buf.shape[1]:
+            grown = torch.zeros(
+                (self._buf.shape[0], max(2 * self._buf.shape[1], self.width + k)), dtype=torch.long
+            )
+            grown[:, : self.width] = self.mask
+            self._buf = grown
+        self._buf[:, self.width : self.width + k] = new
+        self.width += k
+
+    def select_rows(self, order: list[int]) -> None:
+        self._buf = self._buf[torch.tensor(order, dtype=torch.long)]
+        self.rows = [self.rows[i] for i in order]
+
+    def replace_mask(self, mask: torch.Tensor) -> None:
+        self._buf = mask.clone()
+        self.width = mask.shape[1]
+
+    def cells_per_live(self) -> float:
+        """Cache cells (rows x columns) per live cached token."""
+        live = sum(len(r.phys) for r in self.rows)
+        return len(self.rows) * self.width / live if live else 1.0
+
+    def cells_over_floor(self) -> float:
+        """Cache width over its widest live row: 1.0 when the only holes are left padding."""
+        widest = max((len(r.phys) for r in self.rows), default=0)
+        return self.width / widest if widest else 1.0
 
 
 class _RowState:
@@ -59,11 +110,6 @@ class _RowState:
             and not sp.presence_penalty
         )
 
-    def suppress_stops(self, logits: torch.Tensor) -> None:
-        """vLLM's min_tokens: no stop token before `min_new_tokens` tokens (in place on this row's logits)."""
-        if self.stop_list and len(self.output) < self.req.min_new_tokens:
-            logits[self.stop_list] = float("-inf")
-
     def sample(self, logits: torch.Tensor) -> int:
         row = logits.clone()
         apply_penalties(row, self.req.sampling, self.req.context_ids, self.output)
@@ -83,6 +129,30 @@ class _RowState:
         if len(self.output) >= self.req.max_new_tokens:
             return self.engine._result(self.output, "length")
         return None
+
+
+_Next = tuple["_RowState | None", list[int], "torch.Tensor | None"]
+"""What a finished row gets next: its new request's state (None: the row is done), the suffix to feed, and
+for a row refilled with a new prompt, that prompt's logits."""
+
+
+def _suppress_stops(states: Sequence[_RowState | None], logits: torch.Tensor) -> None:
+    """vLLM's min_tokens for every row at once: one indexed write of -inf over (row, stop token) pairs."""
+    rows: list[int] = []
+    cols: list[int] = []
+    for i, st in enumerate(states):
+        if st is not None and st.stop_list and len(st.output) < st.req.min_new_tokens:
+            rows.extend([i] * len(st.stop_list))
+            cols.extend(st.stop_list)
+    if rows:
+        logits[torch.tensor(rows), torch.tensor(cols)] = float("-inf")
+
+
+def _plain_layer(layer: Any) -> bool:
+    """A full-attention layer whose keys/values are plain (B, heads, T, dim) tensors."""
+    from transformers.cache_utils import DynamicLayer
+
+    return type(layer) is DynamicLayer
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -223,7 +293,18 @@ class HFEngine(EngineBase):
         self._cache_kwarg = (
             "cache" if "cache" in params else "past_key_values"
         )  # transformers >= 5.2x: cache=
-        self.stats = {"prefill_tokens": 0, "decode_steps": 0, "generated_tokens": 0, "reused_tokens": 0}
+        self.stats = {
+            "prefill_tokens": 0,
+            "decode_steps": 0,
+            "generated_tokens": 0,
+            "reused_tokens": 0,
+            "compactions": 0,
+            "refills": 0,
+            "widenings": 0,
+            "peak_cache_cells": 0,
+            "peak_cells_per_live": 0.0,
+            "peak_cells_over_floor": 0.0,
+        }
 
     def describe(self) -> dict:
         return {
@@ -270,6 +351,11 @@ class HFEngine(EngineBase):
         self._batches = keep  # a batch not continued in this call is finished: free its cache
         return [r for r in results if r is not None]
 
+    @property
+    def programs_per_drive(self) -> int:
+        """How many programs one `drive` call takes: several batches' worth, so finished rows refill."""
+        return self.max_batch_size * PROGRAMS_PER_ROW if self.reuse_cache else self.max_batch_size
+
     def release(self) -> None:
         """Drop every cached batch (frees memory between unrelated workloads)."""
         self._batches = []
@@ -306,21 +392,15 @@ class HFEngine(EngineBase):
         for req in requests:
             if not req.context_ids:
                 raise EngineError("a generation request has an empty context; give it a prompt")
-        batch = _Batch(
-            cache=DynamicCache(config=self.model.config),
-            mask=torch.zeros((len(requests), 0), dtype=torch.long),
-            rows=[_Row(key=r.cache_key) for r in requests],
-        )
+        batch = _Batch(DynamicCache(config=self.model.config), [_Row(key=r.cache_key) for r in requests])
         return batch, self._feed(batch, [list(r.context_ids) for r in requests])
 
     def _continue(self, batch: _Batch, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         index = {row.key: i for i, row in enumerate(batch.rows)}
         order = [index[r.cache_key] for r in requests]
         if order != list(range(len(batch.rows))):
-            sel = torch.tensor(order, dtype=torch.long, device=self.device)
-            batch.cache.batch_select_indices(sel)
-            batch.mask = batch.mask[torch.tensor(order, dtype=torch.long)]
-            batch.rows = [batch.rows[i] for i in order]
+            batch.cache.batch_select_indices(torch.tensor(order, dtype=torch.long, device=self.device))
+            batch.select_rows(order)
         suffixes = [self._retarget(batch, i, req) for i, req in enumerate(requests)]
         if not any(suffixes):  # keep-alives only
             return [GenerationResult(text="", token_ids=[], stop_reason="length") for _ in requests]
@@ -345,7 +425,14 @@ class HFEngine(EngineBase):
 
     def _feed(self, batch: _Batch, feeds: Sequence[Sequence[int]]) -> torch.Tensor:
         """One forward step: each row's new tokens right-aligned (rows with none are holes); last logits."""
+        self._maybe_compact(batch)
         n, width = len(feeds), max(len(f) for f in feeds)
+        if width == 1:  # a decode step: whole tensors, no per-row tensor work
+            ids = torch.tensor([f[0] if f else self.pad_id for f in feeds], dtype=torch.long).view(n, 1)
+            mask = torch.tensor([1 if f else 0 for f in feeds], dtype=torch.long).view(n, 1)
+            positions = torch.tensor([len(r.cached) for r in batch.rows], dtype=torch.long).view(n, 1)
+            self.stats["decode_steps"] += 1
+            return self._forward(batch, ids, mask, positions, feeds)
         ids = torch.full((n, width), self.pad_id, dtype=torch.long)
         mask = torch.zeros((n, width), dtype=torch.long)
         positions = torch.zeros((n, width), dtype=torch.long)
@@ -357,11 +444,37 @@ class HFEngine(EngineBase):
             mask[i, width - k :] = 1
             start = len(batch.rows[i].cached)
             positions[i, width - k :] = torch.arange(start, start + k)
-        if width > 1:
-            self.stats["prefill_tokens"] += int(mask.sum())
-        else:
-            self.stats["decode_steps"] += 1
+        self.stats["prefill_tokens"] += int(mask.sum())
         return self._forward(batch, ids, mask, positions, feeds)
+
+    def _maybe_compact(self, batch: _Batch) -> None:
+        """Reclaim holes once the cache is `COMPACT_SLACK` times wider than its widest live row."""
+        widest = max((len(r.phys) for r in batch.rows), default=0)
+        if widest == 0 or batch.width <= COMPACT_SLACK * widest or batch.width - widest <= COMPACT_MIN:
+            return
+        layers = getattr(batch.cache, "layers", None)
+        if not layers or not all(_plain_layer(layer) for layer in layers):
+            return  # a sliding-window, quantized or offloaded cache: leave its layout alone
+        n = len(batch.rows)
+        index = torch.zeros((n, widest), dtype=torch.long)
+        mask = torch.zeros((n, widest), dtype=torch.long)
+        for i, row in enumerate(batch.rows):
+            k = len(row.phys)
+            if k:
+                index[i, widest - k :] = torch.tensor(row.phys, dtype=torch.long)
+                mask[i, widest - k :] = 1
+            row.phys = list(range(widest - k, widest))
+        on_device = index.to(self.device)
+        for layer in layers:
+            if getattr(layer, "keys", None) is None or layer.keys.numel() == 0:
+                continue
+            b, heads, _, dim = layer.keys.shape
+            gather = on_device.view(b, 1, widest, 1).expand(b, heads, widest, dim)
+            layer.keys = torch.gather(layer.keys, 2, gather)
+            gather = on_device.view(b, 1, widest, 1).expand(b, heads, widest, layer.values.shape[-1])
+            layer.values = torch.gather(layer.values, 2, gather)
+        batch.replace_mask(mask)
+        self.stats["compactions"] += 1
 
     # ------------------------------------------------------------------ model calls
     @torch.inference_mode()
@@ -377,11 +490,15 @@ class HFEngine(EngineBase):
 
         Each row's new tokens (`appended[i]`) are right-aligned in `ids`; columns before them are holes.
         """
-        t0 = batch.mask.shape[1]
-        batch.mask = torch.cat([batch.mask, new_mask], dim=1)
+        t0 = batch.width
+        batch.append_columns(new_mask)
+        self._record_cache_shape(batch)
+        mask = batch.mask
+        # no holes and no padding: give no mask, so attention takes its causal fast path, as generate() does
+        full = bool(mask.all())
         out = self.model(
             input_ids=ids.to(self.device),
-            attention_mask=batch.mask.to(self.device),
+            attention_mask=None if full else mask.to(self.device),
             position_ids=positions.to(self.device),
             use_cache=True,
             logits_to_keep=1,
@@ -396,6 +513,14 @@ class HFEngine(EngineBase):
                 row.phys.extend(range(end - len(toks), end))
         return out.logits[:, -1, :].float()
 
+    def _record_cache_shape(self, batch: _Batch) -> None:
+        stats = self.stats
+        stats["peak_cache_cells"] = max(stats["peak_cache_cells"], len(batch.rows) * batch.width)
+        stats["peak_cells_per_live"] = max(stats["peak_cells_per_live"], round(batch.cells_per_live(), 4))
+        stats["peak_cells_over_floor"] = max(
+            stats["peak_cells_over_floor"], round(batch.cells_over_floor(), 4)
+        )
+
     def _decode(
         self, batch: _Batch, requests: Sequence[GenerationRequest], logits: torch.Tensor
     ) -> list[GenerationResult]:
@@ -409,9 +534,9 @@ class HFEngine(EngineBase):
             else:
                 states.append(_RowState(req, self))
 
-        def finish(i: int, _row: int, result: GenerationResult) -> tuple[_RowState | None, list[int]]:
+        def finish(i: int, _row: int, result: GenerationResult) -> _Next:
             results[i] = result
-            return None, []
+            return None, [], None
 
         self._loop(batch, states, logits, finish)
         return [r for r in results if r is not None]
@@ -421,21 +546,21 @@ class HFEngine(EngineBase):
         batch: _Batch,
         states: list[_RowState | None],
         logits: torch.Tensor,
-        on_finish: Callable[[int, int, GenerationResult], tuple[_RowState | None, list[int]]],
+        on_finish: Callable[[int, int, GenerationResult], _Next],
         *,
         compact: bool = False,
     ) -> None:
         """Step every live row until none is left. A row whose request ends is handed to
-        `on_finish(original index, current row, result)`, which may give it a new request (and the suffix to
-        feed) in the same step: rows never wait for each other. With `compact`, rows that are done for good
-        leave the batch (their cache is freed), so the rest decode as a smaller batch."""
+        `on_finish(original index, current row, result)`, which may give it a new request and either the suffix
+        to feed or, for a row it refilled with a new prompt (prefilled apart and spliced into the cache), that
+        prompt's logits, all in the same step: rows never wait for each other. With `compact`, rows that are
+        done for good leave the batch (their cache is freed), so the rest decode as a smaller batch."""
         origin = list(range(len(states)))
         while True:
-            for i, st in enumerate(states):
-                if st is not None:
-                    st.suppress_stops(logits[i])
+            _suppress_stops(states, logits)
             greedy = torch.argmax(logits, dim=-1).tolist()  # one sync for every plain greedy row
             feeds: list[list[int]] = [[] for _ in states]
+            ready: dict[int, torch.Tensor] = {}  # origin -> logits of a row spliced in this step
             for i in range(len(states)):
                 st = states[i]
                 while st is not None:
@@ -445,24 +570,31 @@ class HFEngine(EngineBase):
                         feeds[i] = [token]
                         break
                     self.stats["generated_tokens"] += len(st.output)
-                    states[i], suffix = on_finish(origin[i], i, result)
+                    states[i], suffix, spliced = on_finish(origin[i], i, result)
                     st = states[i]
                     if st is not None:
                         feeds[i] = suffix
+                        if spliced is not None:
+                            ready[origin[i]] = spliced
                         break
-            if not any(feeds):
+            if not any(feeds) and not ready:
                 return
             if compact and any(st is None for st in states):
                 keep = [i for i, st in enumerate(states) if st is not None]
                 batch.cache.batch_select_indices(torch.tensor(keep, dtype=torch.long, device=self.device))
-                batch.mask = batch.mask[torch.tensor(keep, dtype=torch.long)]
-                batch.rows = [batch.rows[i] for i in keep]
+                batch.select_rows(keep)
                 states, feeds, origin = (
                     [states[i] for i in keep],
                     [feeds[i] for i in keep],
                     [origin[i] for i in keep],
                 )
-            logits = self._feed(batch, feeds)
+            if any(feeds):
+                logits = self._feed(batch, feeds)
+            else:  # only refilled rows are live: their logits came with their prefill
+                logits = torch.zeros((len(states), next(iter(ready.values())).shape[-1]))
+            for row, slot in enumerate(origin):
+                if slot in ready:
+                    logits[row] = ready[slot]
 
     # ------------------------------------------------------------------ programs, continuously batched
     @torch.inference_mode()
@@ -471,28 +603,88 @@ class HFEngine(EngineBase):
 
         When one row's request ends (a delimiter, its budget), its program's next request (an extension, the
         answer) is fed in the very next step while the other rows keep decoding, so a batch never waits for
-        its slowest row. Results equal the lock-step loop's: each request samples with its own seed.
+        its slowest row. When a program is done and others wait (more programs than `batch_size`), the next
+        one takes its row at once: its prompt is prefilled on its own and spliced into the batch's cache
+        (continuous batching across prompts). Results equal the lock-step loop's: each request samples with
+        its own seed.
         """
-        if not self.reuse_cache or len(programs) > self.max_batch_size:
+        if not self.reuse_cache:
             return drive_lockstep(self, programs)
         finals: list[Any] = [None] * len(programs)
-        first: list[GenerationRequest | None] = [
-            self._next_request(p, None, finals, i) for i, p in enumerate(programs)
-        ]
-        live = [i for i, req in enumerate(first) if req is not None]
-        if not live:
-            return finals
-        batch, logits = self._prefill([first[i] for i in live])
-        states: list[_RowState | None] = [_RowState(first[i], self) for i in live]
+        waiting = iter(range(len(programs)))
 
-        def finish(i: int, row: int, result: GenerationResult) -> tuple[_RowState | None, list[int]]:
-            req = self._next_request(programs[live[i]], result, finals, live[i])
-            if req is None:
-                return None, []
-            return _RowState(req, self), self._retarget(batch, row, req)
+        def start_next() -> tuple[int, GenerationRequest] | None:
+            for p in waiting:
+                req = self._next_request(programs[p], None, finals, p)
+                if req is not None:
+                    return p, req
+            return None
 
-        self._loop(batch, states, logits, finish, compact=True)
-        return finals
+        while True:  # one wave per batch; a cache that cannot be spliced runs the rest as the next wave
+            slots: list[int] = []
+            firsts: list[GenerationRequest] = []
+            while len(slots) < self.max_batch_size and (nxt := start_next()) is not None:
+                slots.append(nxt[0])
+                firsts.append(nxt[1])
+            if not slots:
+                return finals
+            batch, logits = self._prefill(firsts)
+            refill = all(_plain_layer(layer) for layer in getattr(batch.cache, "layers", None) or [None])
+
+            def finish(
+                i: int,
+                row: int,
+                result: GenerationResult,
+                batch: _Batch = batch,
+                slots=slots,
+                refill: bool = refill,
+            ) -> _Next:
+                req = self._next_request(programs[slots[i]], result, finals, slots[i])
+                if req is not None:
+                    return _RowState(req, self), self._retarget(batch, row, req), None
+                nxt = start_next() if refill else None
+                if nxt is None:
+                    return None, [], None
+                slots[i] = nxt[0]
+                return _RowState(nxt[1], self), [], self._splice(batch, row, nxt[1])
+
+            self._loop(batch, [_RowState(r, self) for r in firsts], logits, finish, compact=True)
+
+    def _splice(self, batch: _Batch, row: int, req: GenerationRequest) -> torch.Tensor:
+        """Put a new prompt into row `row`: prefilled as a batch of one, its keys and values written into the
+        row's last columns (the cache widened on the left if the prompt is longer); its last logits."""
+        single, logits = self._prefill([req])
+        self.stats["refills"] += 1
+        length = len(req.context_ids)
+        if length > batch.width:
+            self._widen(batch, length - batch.width)
+        width = batch.width
+        for layer, new in zip(batch.cache.layers, single.cache.layers, strict=True):
+            layer.keys[row, :, width - length :] = new.keys[0]
+            layer.values[row, :, width - length :] = new.values[0]
+        batch.mask[row] = 0
+        batch.mask[row, width - length :] = 1
+        target = batch.rows[row]
+        target.key, target.cached, target.phys = (
+            req.cache_key,
+            list(req.context_ids),
+            list(range(width - length, width)),
+        )
+        return logits[0]
+
+    def _widen(self, batch: _Batch, extra: int) -> None:
+        """`extra` empty columns on the left of every row (cache and mask)."""
+        self.stats["widenings"] += 1
+        for layer in batch.cache.layers:
+            for name in ("keys", "values"):
+                t = getattr(layer, name)
+                pad = torch.zeros((t.shape[0], t.shape[1], extra, t.shape[3]), dtype=t.dtype, device=t.device)
+                setattr(layer, name, torch.cat([pad, t], dim=2))
+        mask = torch.zeros((len(batch.rows), batch.width + extra), dtype=torch.long)
+        mask[:, extra:] = batch.mask
+        batch.replace_mask(mask)
+        for r in batch.rows:
+            r.phys = [p + extra for p in r.phys]
 
     @staticmethod
     def _next_request(program: Any, result: GenerationResult | None, finals: list[Any], i: int):

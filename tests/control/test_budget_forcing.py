@@ -265,3 +265,32 @@ def test_continuous_batching_equals_lockstep_reencoding(tiny_engine):
         assert [r.ledger.to_dict() for r in a[budget]] == [r.ledger.to_dict() for r in b[budget]]
         assert [r.output for r in a[budget]] == [r.output for r in b[budget]]
     assert sum(r.ledger.extensions for r in a[40]) > 0
+
+
+def test_rows_refill_with_waiting_prompts_and_give_what_lockstep_gives(tiny_engine):
+    """More prompts than batch rows: a row whose program ends takes the next prompt at once (prefilled apart,
+    spliced into the cache, widening it when the new prompt is longer), and every result is what one batched
+    call per round with the whole prefix re-encoded gives."""
+    from s1eval.engines.hf import HFEngine
+
+    questions = [
+        "Hi",
+        "What is 3+4?",
+        "Add 1 and 2 and 3, then multiply the sum by seven and say what you get.",
+        "Count to five.",
+        "Compute 12*7 step by step, showing each partial product and the carries you make along the way.",
+        "Go.",
+        "Is 91 prime? Explain.",
+    ]
+    prompts = [build_prompt(tiny_engine.tokenizer, S1, q) for q in questions]
+    fmt = _frequent_token_format(tiny_engine, prompts)
+    cfg = BudgetForcingConfig(max_thinking_tokens=30, num_extensions=2, max_answer_tokens=5)
+    refilling = HFEngine(tiny_engine.model, tiny_engine.tokenizer, batch_size=2)
+    lockstep = HFEngine(tiny_engine.model, tiny_engine.tokenizer, batch_size=2, reuse_cache=False)
+    assert refilling.programs_per_drive > refilling.max_batch_size  # the core hands it waiting prompts
+    a = run_budget_sweep(refilling, fmt, prompts, [10, 30], cfg)
+    b = run_budget_sweep(lockstep, fmt, prompts, [10, 30], cfg)
+    assert refilling.stats["refills"] > 0 and refilling.stats["widenings"] > 0  # both paths were taken
+    for budget in a:
+        assert [r.ledger.to_dict() for r in a[budget]] == [r.ledger.to_dict() for r in b[budget]]
+        assert [r.output for r in a[budget]] == [r.output for r in b[budget]]

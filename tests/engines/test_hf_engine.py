@@ -131,3 +131,41 @@ def test_missing_model_path_is_a_one_line_error(tmp_path):
     with pytest.raises(EngineError) as err:
         HFEngine(str(tmp_path / "nope"))
     assert "does not exist" in str(err.value) and "\n" not in str(err.value)
+
+
+def _frequent_marker_format(engine, contexts):
+    """A format whose end of thinking is the token the random model writes most: extensions then happen."""
+    import dataclasses
+    from collections import Counter
+
+    from s1eval.formats import single_token_id
+
+    outs = fresh(engine).generate([GenerationRequest(c, 48) for c in contexts])
+    for token, _ in Counter(t for o in outs for t in o.token_ids[2:]).most_common():
+        text = engine.tokenizer.decode([token])
+        if single_token_id(engine.tokenizer, text) == token:
+            return dataclasses.replace(S1, name="frequent", end_marker=text)
+    raise AssertionError("no marker token")
+
+
+def test_compaction_keeps_the_cache_near_its_floor_and_changes_no_output(tiny_engine, contexts, monkeypatch):
+    import s1eval.engines.hf as hf
+    from s1eval.control.budget_forcing import BudgetForcingConfig, run_budget_sweep
+
+    fmt = _frequent_marker_format(tiny_engine, contexts)
+    prompts = [build_prompt(tiny_engine.tokenizer, fmt, q) for q in QUESTIONS]
+    cfg = BudgetForcingConfig(max_thinking_tokens=96, num_extensions=16, max_answer_tokens=6)
+
+    def sweep(slack: float):
+        monkeypatch.setattr(hf, "COMPACT_SLACK", slack)
+        engine = fresh(tiny_engine)
+        out = run_budget_sweep(engine, fmt, prompts, [12, 24, 48, 96], cfg)
+        summary = {b: [(r.answer, r.thinking, r.ledger.to_dict()) for r in rs] for b, rs in out.items()}
+        return summary, engine.stats
+
+    compacted, stats = sweep(hf.COMPACT_SLACK)
+    kept, no_compaction = sweep(1e9)
+    assert compacted == kept  # reclaiming holes changes layout only, never a token
+    assert sum(r[2]["extensions"] for r in compacted[96]) > 0  # the workload did extend
+    assert no_compaction["compactions"] == 0 and no_compaction["peak_cells_over_floor"] > 1.5
+    assert stats["compactions"] > 0 and stats["peak_cells_over_floor"] <= 1.3, stats

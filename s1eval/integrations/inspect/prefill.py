@@ -11,17 +11,20 @@ retries, its cache, `--max-connections`.
 
 Providers that can continue a prefilled assistant message: `vllm/`, `sglang/`, and `openai-api/` pointed at
 a vLLM or SGLang server. Inspect's `hf/` always opens a new assistant turn, and hosted chat APIs do not
-continue raw thinking delimiters; for those the solver says so in one line.
+continue raw thinking delimiters; for those the first sample fails with the reason (one line, the eval's error).
 
 What is exact and what is not: the provider returns text, so the ledger's token counts are s1eval's
 tokenizer over that text (`token_counts: "retokenized"`) beside the provider's own usage
-(`provider_output_tokens`), and a budget is met to within the few tokens where the two tokenizations of a
-round boundary differ. The s1 providers count the ids they generate (`token_counts: "exact"`). Each round
+(`provider_output_tokens`). A round's budget is the provider's `max_tokens`, so what the provider generates
+stays within it; the retokenized count agrees with it on text that round-trips through the tokenizer (a real
+model's output), and can differ by many tokens on byte-level output (a random model's). Each request is
+clamped to the model's context (from the tokenizer's model config), as a server would refuse it. The s1 providers count the ids they generate (`token_counts: "exact"`). Each round
 re-sends the whole conversation: a server's prefix cache (vLLM's, on by default) keeps that cheap.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -110,8 +113,14 @@ class PrefillEngine(EngineBase):
         return [r for r in results if r is not None]
 
     async def _generate_one(self, request: GenerationRequest) -> GenerationResult:
-        if request.max_new_tokens <= 0:  # a keep-alive: nothing to generate, no cache to keep
+        room = request.max_new_tokens
+        context_length = getattr(self, "context_length", None)
+        if context_length:  # a server refuses prompt + max_tokens beyond its context (vLLM: HTTP 400)
+            room = min(room, context_length - len(request.context_ids))
+        if room <= 0:  # a keep-alive, or a context already full: nothing to generate
             return GenerationResult(text="", token_ids=[], stop_reason="length")
+        if room != request.max_new_tokens:
+            request = dataclasses.replace(request, max_new_tokens=room)
         tok = self.tokenizer
         text = tok.decode(request.context_ids, skip_special_tokens=False)
         split = split_continuation(tok, text)

@@ -24,15 +24,21 @@ def lm_eval_argv(args: Sequence[str], include_path: str) -> list[str]:
     if not argv or argv[0] in ("-h", "--help"):
         return argv
     sub = argv[0] if not argv[0].startswith("-") else "run"
-    if sub not in SUBCOMMANDS_WITH_INCLUDE:
-        return argv
+    if sub not in SUBCOMMANDS_WITH_INCLUDE or argv == [sub]:
+        return argv  # another subcommand, or one alone (lm-eval then prints its own usage)
     if has_include_path(argv):
         return argv  # the user's own path: s1eval's tasks are added beside it (patches.patch_task_manager)
     return [*argv, "--include_path", include_path]
 
 
 def has_include_path(argv: Sequence[str]) -> bool:
-    return any(a == "--include_path" or a.startswith("--include_path=") for a in argv)
+    """Whether the user gives lm-eval an include path: `--include_path`, or any prefix of it that lm-eval's
+    parser accepts (`--include`, `--inc=DIR`; no other option of run / ls / validate begins with `--i`)."""
+    for arg in argv:
+        flag = arg.split("=", 1)[0]
+        if len(flag) > 3 and flag.startswith("--i") and "--include_path".startswith(flag):
+            return True
+    return False
 
 
 def run_lm_eval(args: Sequence[str]) -> None:
@@ -72,8 +78,9 @@ def lm_eval_command(args: tuple[str, ...]) -> None:
         sys.exit(exc.exit_code)
 
 
-@click.group(name="lm-eval-hook")
-def lm_eval_hook_group() -> None:
+@click.group(name="lm-eval-hook", invoke_without_command=True)
+@click.pass_context
+def lm_eval_hook_group(ctx: click.Context) -> None:
     """The bare `lm_eval --model s1_bf --tasks s1_aime24` in this environment (lm-eval 0.4.13 reads no plugins).
 
     `install` writes one .pth file into site-packages: at every Python start it puts a small finder on
@@ -81,6 +88,8 @@ def lm_eval_hook_group() -> None:
     imported). `remove` takes it out. Without it, `s1eval lm-eval ...` takes the same arguments as `lm_eval`.
     S1EVAL_NO_LM_EVAL_HOOK=1 turns an installed hook off for one command.
     """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
 _TARGET = click.option(
@@ -95,9 +104,17 @@ _TARGET = click.option(
 @_TARGET
 def hook_install(target: Path | None) -> None:
     """Write the .pth file (the bare lm_eval then knows s1_* models and tasks)."""
-    from s1eval.integrations.lm_eval.hook_file import install_hook
+    from s1eval.integrations.lm_eval.hook_file import install_hook, read_at_start
 
-    click.echo(f"installed {install_hook(target)}; `lm_eval --model s1_bf ...` now works here")
+    path = install_hook(target)
+    if read_at_start(path.parent):
+        click.echo(f"installed {path}; `lm_eval --model s1_bf ...` now works in this environment")
+    else:
+        click.echo(
+            f"installed {path}, but this Python does not read .pth files from {path.parent} at start (not one of "
+            "its site-packages folders): the hook works only for a Python that has that folder as a site dir",
+            err=True,
+        )
 
 
 @lm_eval_hook_group.command("remove")
@@ -114,10 +131,12 @@ def hook_remove(target: Path | None) -> None:
 @_TARGET
 def hook_status(target: Path | None) -> None:
     """Say whether the hook is installed (exit status 0) or not (1)."""
-    from s1eval.integrations.lm_eval.hook_file import hook_installed, hook_path
+    from s1eval.integrations.lm_eval.hook_file import hook_installed, hook_path, read_at_start
 
+    path = hook_path(target)
     on = hook_installed(target)
-    click.echo(f"{'installed' if on else 'not installed'}: {hook_path(target)}")
+    where = "" if read_at_start(path.parent) else " (a folder this Python does not read at start)"
+    click.echo(f"{'installed' if on else 'not installed'}: {path}{where}")
     sys.exit(0 if on else 1)
 
 

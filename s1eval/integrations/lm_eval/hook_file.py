@@ -59,6 +59,19 @@ def remove_hook(target: Path | None = None) -> Path | None:
     return path
 
 
+def read_at_start(folder: Path) -> bool:
+    """Whether this Python processes .pth files in `folder` at start (one of its site directories)."""
+    import site
+
+    dirs = [
+        *site.getsitepackages(),
+        site.getusersitepackages() if site.ENABLE_USER_SITE else None,
+        str(site_packages()),
+    ]
+    here = folder.resolve()
+    return any(d and Path(d).resolve() == here for d in dirs)
+
+
 def hook_installed(target: Path | None = None) -> bool:
     path = hook_path(target)
     return path.is_file() and path.read_text(encoding="utf-8") == PTH_LINE

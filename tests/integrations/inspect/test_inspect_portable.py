@@ -114,6 +114,28 @@ def test_vllm_provider_matches_the_s1_provider_round_for_round(
     assert any(b["min_tokens"] > 0 for b in bodies) == (extensions > 0)  # the end of thinking suppressed
 
 
+def test_every_request_fits_the_models_context(scripted_server, tiny_model_path, tmp_path):
+    # tcc's thinking round asks for its 32768-token safety limit; a server refuses prompt + max_tokens beyond
+    # max_model_len, so the engine clamps each request to the context (4096 for the tiny model)
+    first_body = len(scripted_server.bodies)
+    task = Task(
+        dataset=[Sample(id="q", input="What is 6 * 7?", target="42", metadata={"kind": "math"})],
+        solver=solver_create("s1eval/tcc", max_thinking_tokens=16, tokenizer=str(tiny_model_path)),
+        scorer=answer(),
+    )
+    _run(task, "vllm/tiny", tmp_path, model_base_url=scripted_server.base_url)
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_path))
+    bodies = scripted_server.bodies[first_body:]
+    assert bodies
+    for body in bodies:
+        prompt = tok.apply_chat_template(
+            body["messages"], tokenize=False, add_generation_prompt=False, continue_final_message=True
+        )
+        assert len(tok.encode(prompt, add_special_tokens=False)) + body["max_tokens"] <= 4096
+
+
 def test_openai_api_provider_against_a_vllm_server(scripted_server, tiny_model_path, tmp_path, monkeypatch):
     monkeypatch.setenv("FAKEVLLM_BASE_URL", scripted_server.base_url)
     monkeypatch.setenv("FAKEVLLM_API_KEY", "unused")

@@ -129,6 +129,9 @@ def test_wrapper_adds_the_task_directory_once():
     assert lm_eval_argv(["ls", "tasks"], "/t") == ["ls", "tasks", "--include_path", "/t"]
     assert lm_eval_argv(["run", "--include_path", "/mine"], "/t") == ["run", "--include_path", "/mine"]
     assert lm_eval_argv(["--help"], "/t") == ["--help"]
+    assert lm_eval_argv(["run"], "/t") == ["run"]  # alone: lm-eval prints its usage, not a traceback
+    for mine in (["--include", "/mine"], ["--inc=/mine"], ["--include_path=/mine"]):  # argparse's prefixes
+        assert lm_eval_argv(["validate", "--tasks", "x", *mine], "/t") == ["validate", "--tasks", "x", *mine]
     ours = str(tasks_dir())
     assert (tasks_dir() / "s1_math500.yaml").is_file()
     assert with_tasks_dir(None) == [ours]
@@ -178,10 +181,21 @@ def test_hook_command_installs_reports_and_removes_the_pth_file(tmp_path):
             return int(exc.code or 0)
 
     assert run("status") == 1
+    assert main(["lm-eval-hook"]) in (0, None)  # no subcommand: the help, not an error
     assert run("install") == 0 and (tmp_path / PTH_NAME).read_text() == PTH_LINE
     assert run("status") == 0
     assert run("remove") == 0 and not (tmp_path / PTH_NAME).exists()
     assert run("remove") == 0  # nothing to remove is not an error
+
+
+def test_hook_install_says_so_when_python_would_not_read_the_folder(tmp_path, capsys):
+    from s1eval.cli import main
+    from s1eval.integrations.lm_eval.hook_file import read_at_start, site_packages
+
+    assert read_at_start(site_packages()) and not read_at_start(tmp_path)
+    assert main(["lm-eval-hook", "install", "--target", str(tmp_path)]) in (0, None)
+    err = capsys.readouterr().err
+    assert "does not read .pth files" in err and str(tmp_path) in err
 
 
 def test_hook_install_where_it_cannot_write_is_one_line(tmp_path, capsys):

@@ -1,0 +1,118 @@
+"""`s1eval lm-eval --model s1_bf` against lm-eval's own `--model hf` on the same model, task and token budget.
+
+Both run the real lm-eval CLI in a subprocess on `s1_math500` (8 questions, batch 8) over the medium random
+model: s1_bf with 256 thinking + 32 answer tokens, hf with `max_gen_toks=288` (a random model may stop
+earlier at an `until` string, so each side's generated tokens are counted from its samples log and the
+figure is time per generated token). Time is lm-eval's own `total_evaluation_time_seconds` (model loading
+and evaluation, no interpreter start-up), a median of interleaved repeats.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+BIN = Path(sys.executable).parent
+LIMIT, THINKING, ANSWER = 8, 256, 32
+
+
+def _run(argv: list[str], out: Path) -> dict:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    subprocess.run(
+        argv + ["--output_path", str(out), "--log_samples"], check=True, capture_output=True, env=env
+    )
+    (results,) = out.rglob("results_*.json")
+    (samples,) = out.rglob("samples_*.jsonl")
+    rows = [json.loads(line) for line in samples.read_text().splitlines()]
+    return {"seconds": float(json.loads(results.read_text())["total_evaluation_time_seconds"]), "rows": rows}
+
+
+def main() -> dict:
+    from transformers import AutoTokenizer
+
+    from benchmarks.models import build
+
+    repeats = int(os.environ.get("S1EVAL_BENCH_REPEATS", "3"))
+    figures: dict = {
+        "task": "s1_math500",
+        "limit": LIMIT,
+        "batch_size": 8,
+        "model": "medium",
+        "repeats": repeats,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        model = build("medium", Path(tmp))
+        tok = AutoTokenizer.from_pretrained(str(model))
+        common = ["--tasks", "s1_math500", "--limit", str(LIMIT)]
+        sides = {
+            "s1eval_s1_bf": [
+                str(BIN / "s1eval"),
+                "lm-eval",
+                "--model",
+                "s1_bf",
+                "--model_args",
+                f"pretrained={model},max_thinking_tokens={THINKING},max_answer_tokens={ANSWER},batch_size=8",
+                *common,
+            ],
+            "lm_eval_hf": [
+                str(BIN / "lm_eval"),
+                "--model",
+                "hf",
+                "--model_args",
+                f"pretrained={model},batch_size=8",
+                "--gen_kwargs",
+                f"max_gen_toks={THINKING + ANSWER}",
+                "--include_path",
+                str(_tasks_dir()),
+                *common,
+            ],
+        }
+        seconds: dict[str, list[float]] = {k: [] for k in sides}
+        tokens: dict[str, int] = {}
+        for r in range(repeats):
+            for name in sides if r % 2 == 0 else reversed(list(sides)):
+                got = _run(sides[name], Path(tmp) / f"{name}-{r}")
+                seconds[name].append(round(got["seconds"], 3))
+                tokens[name] = _generated_tokens(name, got["rows"], tok)
+        med = {k: statistics.median(v) for k, v in seconds.items()}
+        per_token = {k: med[k] / max(1, tokens[k]) for k in sides}
+        figures.update(
+            {
+                "seconds": seconds,
+                "median_seconds": {k: round(v, 3) for k, v in med.items()},
+                "generated_tokens": tokens,
+                "s1_bf_over_hf_time_per_token": round(per_token["s1eval_s1_bf"] / per_token["lm_eval_hf"], 3),
+            }
+        )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "lm_eval.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(
+        json.dumps(
+            {k: figures[k] for k in ("median_seconds", "generated_tokens", "s1_bf_over_hf_time_per_token")}
+        )
+    )
+    return figures
+
+
+def _generated_tokens(name: str, rows: list[dict], tok) -> int:
+    if name == "s1eval_s1_bf":  # the ledger's exact counts: thinking + answer, forced text apart
+        return sum(
+            int(r["s1_ledger"]["thinking_tokens"]) + int(r["s1_ledger"]["answer_tokens"]) for r in rows
+        )
+    return sum(len(tok.encode(r["resps"][0][0], add_special_tokens=False)) for r in rows)
+
+
+def _tasks_dir() -> Path:
+    from s1eval.integrations.lm_eval.patches import tasks_dir
+
+    return tasks_dir()
+
+
+if __name__ == "__main__":
+    main()
