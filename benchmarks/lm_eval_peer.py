@@ -65,7 +65,7 @@ def main() -> dict:
                 "--model",
                 "hf",
                 "--model_args",
-                f"pretrained={model},batch_size=8",
+                f"pretrained={model}", "--batch_size", "8",
                 "--gen_kwargs",
                 f"max_gen_toks={THINKING + ANSWER}",
                 "--include_path",

@@ -1,8 +1,9 @@
 """Peak memory per workload, each in a fresh process: s1eval's BF and sweep against the s1 reference loop.
 
-A process's peak RSS only grows, so every workload runs in its own interpreter (`python -m
-benchmarks.memory WORKLOAD MODEL_DIR`); the figure is its peak RSS and the part above the RSS it had once the
-model was loaded (the workload's own memory: KV cache, activations, bookkeeping). Medium model, 8 prompts of
+Every workload runs in its own interpreter (`python -m benchmarks.memory WORKLOAD MODEL_DIR`); once the model
+is loaded the process's peak RSS is reset to its current RSS (Linux `clear_refs`), so the figure is the peak
+during the workload and the part above the RSS it had after loading (the workload's own memory: KV cache,
+activations, bookkeeping). Medium model, 8 prompts of
 256 tokens, 512 thinking tokens, 16 extensions.
 """
 
@@ -19,8 +20,17 @@ RESULTS = Path(__file__).parent / "results"
 WORKLOADS = ("s1eval_bf", "s1eval_sweep", "s1_reference_loop")
 
 
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+def _status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _reset_peak() -> None:
+    """Linux: writing 5 to clear_refs resets the process's peak RSS (VmHWM) to its current RSS, so the peak
+    read after the workload is the workload's own, not the model load's."""
+    Path("/proc/self/clear_refs").write_text("5")
 
 
 def run_workload(name: str, model_dir: str) -> dict:
@@ -32,7 +42,8 @@ def run_workload(name: str, model_dir: str) -> dict:
     engine = HFEngine(model_dir, batch_size=8)
     prompts = prompts_for(engine.tokenizer, 8, 256)
     fmt = frequent_marker_format(engine, prompts)
-    loaded = _rss_mb()
+    loaded = _status_mb("VmRSS")
+    _reset_peak()
     cfg = BudgetForcingConfig(max_thinking_tokens=512, num_extensions=16, max_answer_tokens=16)
     if name == "s1eval_bf":
         run_budget_forcing(engine, fmt, prompts, cfg)
@@ -40,7 +51,7 @@ def run_workload(name: str, model_dir: str) -> dict:
         run_budget_sweep(engine, fmt, prompts, [32, 64, 128, 256, 512], cfg)
     else:
         s1_reference_loop(engine.model, engine.tokenizer, fmt, prompts, 512, 16, 16)
-    peak = _rss_mb()
+    peak = _status_mb("VmHWM")
     return {
         "peak_rss_mb": round(peak, 1),
         "rss_after_loading_mb": round(loaded, 1),
