@@ -16,16 +16,8 @@ import torch
 
 def plain_generate(model: Any, tokenizer: Any, contexts: list[list[int]], new_tokens: int) -> int:
     """Greedy `model.generate` of exactly `new_tokens` per row (left-padded batch); returns tokens generated."""
-    batch = _left_pad(tokenizer, contexts)
-    with torch.inference_mode():
-        out = model.generate(
-            **batch,
-            max_new_tokens=new_tokens,
-            min_new_tokens=new_tokens,
-            do_sample=False,
-            pad_token_id=_pad_id(tokenizer),
-        )
-    return int(out.shape[0] * (out.shape[1] - batch["input_ids"].shape[1]))
+    new = _greedy(model, tokenizer, contexts, max_new_tokens=new_tokens, min_new_tokens=new_tokens)
+    return int(new.shape[0] * new.shape[1])
 
 
 def s1_reference_loop(
@@ -75,16 +67,7 @@ def _generate_texts(
     model: Any, tokenizer: Any, texts: list[str], max_new: int, eos: list[int]
 ) -> list[tuple[str, int]]:
     contexts = [tokenizer.encode(t, add_special_tokens=False) for t in texts]
-    batch = _left_pad(tokenizer, contexts)
-    with torch.inference_mode():
-        out = model.generate(
-            **batch,
-            max_new_tokens=max_new,
-            do_sample=False,
-            eos_token_id=eos,
-            pad_token_id=_pad_id(tokenizer),
-        )
-    new = out[:, batch["input_ids"].shape[1] :].tolist()
+    new = _greedy(model, tokenizer, contexts, max_new_tokens=max_new, eos_token_id=eos).tolist()
     results = []
     for row in new:
         kept = []
@@ -94,6 +77,14 @@ def _generate_texts(
             kept.append(token)
         results.append((tokenizer.decode(kept, skip_special_tokens=False), len(kept)))
     return results
+
+
+def _greedy(model: Any, tokenizer: Any, contexts: list[list[int]], **limits: Any) -> torch.Tensor:
+    """Greedy `model.generate` on a left-padded batch; the new tokens only (rows x steps)."""
+    batch = _left_pad(tokenizer, contexts)
+    with torch.inference_mode():
+        out = model.generate(**batch, do_sample=False, pad_token_id=_pad_id(tokenizer), **limits)
+    return out[:, batch["input_ids"].shape[1] :]
 
 
 def _left_pad(tokenizer: Any, contexts: list[list[int]]) -> dict[str, torch.Tensor]:

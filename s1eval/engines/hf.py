@@ -85,9 +85,13 @@ class _Batch:
         live = sum(len(r.phys) for r in self.rows)
         return len(self.rows) * self.width / live if live else 1.0
 
+    def widest(self) -> int:
+        """Live cached tokens of the longest row: the width left padding alone would need."""
+        return max((len(r.phys) for r in self.rows), default=0)
+
     def cells_over_floor(self) -> float:
         """Cache width over its widest live row: 1.0 when the only holes are left padding."""
-        widest = max((len(r.phys) for r in self.rows), default=0)
+        widest = self.widest()
         return self.width / widest if widest else 1.0
 
 
@@ -449,7 +453,7 @@ class HFEngine(EngineBase):
 
     def _maybe_compact(self, batch: _Batch) -> None:
         """Reclaim holes once the cache is `COMPACT_SLACK` times wider than its widest live row."""
-        widest = max((len(r.phys) for r in batch.rows), default=0)
+        widest = batch.widest()
         if widest == 0 or batch.width <= COMPACT_SLACK * widest or batch.width - widest <= COMPACT_MIN:
             return
         layers = getattr(batch.cache, "layers", None)
