@@ -13,18 +13,21 @@ export PYTHONUNBUFFERED := 1
 install: $(STAMP)
 
 # torch is pinned to the CPU build that lies on local disk; pip (not uv/poetry) finds it.
-$(STAMP): pyproject.toml
+# constraints.txt pins every other package to the set results/ was made with (a newer release moves the numbers).
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m examples.demo --out results/demo
+	$(BIN)/python -m examples.demo.readme results/demo
 
 demo-quick: $(STAMP)
 	$(BIN)/python -m examples.demo --quick --out results/demo
+	$(BIN)/python -m examples.demo.readme results/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q

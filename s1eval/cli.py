@@ -25,7 +25,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "s1eval.curation.cli:curate_command",
         "Curate an s1K-style training set from a question pool.",
     ),
-    "train": ("s1eval.training.cli:train_command", "Supervised fine-tuning with the TRL recipe."),
+    "train": (
+        "s1eval.training.cli:train_command",
+        "Train with the TRL recipes: SFT into the thinking format, GRPO on budget-forced rollouts.",
+    ),
     "study": (
         "s1eval.studies.cli:study_group",
         "The paper's studies: extrapolation strings, data ablations.",

@@ -89,6 +89,7 @@ def write_note(out: Path, summary: dict[str, Any], report: Any) -> Path:
         *[f"- {f['sentence']}" for f in found],
         "",
         *studies_section(summary),
+        *rl_section(summary),
     ]
     path = out / "README.md"
     path.write_text("\n".join(lines), encoding="utf-8")
@@ -111,12 +112,47 @@ def studies_section(summary: dict[str, Any]) -> list[str]:
     titles = {
         "extrapolation": "Extrapolation strings (paper Table 4)",
         "ablation": "Data ablation (paper Table 2)",
+        "interventions": "Thinking interventions on the BF core (beyond the paper): plain BF against Qwen3's "
+        "early stop, a wrap-up hint, AlphaOne's Wait schedule and Dynasor's probes",
     }
     lines = ["## The paper's studies on this demo", ""]
     for name, study in studies.items():
         lines += [f"**{titles.get(name, name)}**: [{study['report']}]({study['report']})", ""]
         lines += [f"- {f['sentence']}" for f in study["findings"]]
         lines.append("")
+        if name == "interventions":
+            lines += [interventions_caveat(study.get("forced_text_tokens", {})), ""]
+    return lines
+
+
+def interventions_caveat(tokens: dict[str, int]) -> str:
+    counts = ", ".join(f"{name} {n}" for name, n in tokens.items())
+    return (
+        "What this table does not show: the demo model was trained on counter traces only and has never seen "
+        "English, so Qwen3's sentence, the wrap-up hint and Dynasor's probe prompt are out-of-distribution text "
+        f"to it (tokens in its tokenizer: {counts}); these rows measure how a model that was not trained with an "
+        "intervention copes with its forced text, on one synthetic task with greedy decoding, not how the "
+        "interventions behave on a reasoning model. The token columns count what each one costs either way."
+    )
+
+
+def rl_section(summary: dict[str, Any]) -> list[str]:
+    """SFT vs SFT+GRPO under BF (examples/demo/rl.py): the link and each paired check."""
+    rl = summary.get("rl")
+    if not rl:
+        return []
+    cfg, t = summary["config"], rl["training"]
+    lines = [
+        "## RL after SFT (beyond the paper)",
+        "",
+        f"GRPO on budget-forced rollouts ({cfg['rl_budget']} thinking tokens, {cfg['rl_extensions']} forced "
+        f"Wait(s)), {t['global_step']} steps from the s1k model, reward = the scorer's verdict (mean "
+        f"{_num(t['first_logged_reward'])} at the first log, {_num(t['last_logged_reward'])} at the last): "
+        f"[{rl['report']}]({rl['report']})",
+        "",
+        *[f"- {f['sentence']}" for f in rl["findings"]],
+        "",
+    ]
     return lines
 
 

@@ -64,6 +64,25 @@ class DemoConfig:
     """Subsets the data-ablation study trains a model on (the leaderboard uses `subsets` of them)."""
     ablation_methods: tuple[str, ...] = ("bf", "bf+wait1")
     """Runs of the ablation models (the main model, the first subset, gets every method)."""
+    interventions: tuple[str, ...] = (
+        "early_stop",
+        "wrap_up:grace=8",
+        "alphaone:after=\\n",
+        "dynasor:interval=16:probe_tokens=4",
+    )
+    """The interventions study's rows beside plain BF: each at its defaults except where this model's scale
+    needs it (a grace and probe interval within the budgets; the demo tokenizer splits "\\n\\n" in two)."""
+    rl: bool = True
+    """Also train the s1k model further with GRPO on budget-forced rollouts and compare it with SFT alone."""
+    rl_steps: int = 150
+    rl_budget: int = 48
+    """The thinking budget of every GRPO rollout: where extra Waits cost the SFT model accuracy."""
+    rl_extensions: int = 2
+    rl_generations: int = 8
+    rl_batch: int = 16
+    rl_learning_rate: float = 1e-4
+    rl_beta: float = 0.04
+    """The KL term towards the SFT model (TRL's beta): without it 300 steps at 3e-4 collapsed to 0% accuracy."""
     log: Log = field(default=print, repr=False)
 
 
@@ -290,11 +309,37 @@ def run_plans(cfg: DemoConfig) -> list[RunPlan]:
     return plans
 
 
+def evaluate_plan(
+    cfg: DemoConfig, prep: Prepared, engine: Any, name: str, plan: RunPlan, runs: Path | None = None
+) -> Path:
+    """One plan on one model into a fresh run dir `RUNS/<name>/<plan>` (default RUNS: WORK/runs); returns it."""
+    from s1eval.control.methods import prepare_method
+    from s1eval.runs.evaluate import RunSpec, evaluate
+
+    t0 = time.perf_counter()
+    prepared = prepare_method(engine, plan.method, plan.settings, prep.format)
+    run_dir = (runs or cfg.workdir / "runs") / name / plan.name
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    spec = RunSpec(
+        benchmark=task.BENCHMARK,
+        budgets=plan.budgets,
+        samples=plan.samples,
+        seed=cfg.seed,
+        system=prep.system,
+        label=f"{name} / {plan.name}",
+        model_variant=name + plan.variant_suffix,
+        chunk_size=len(prep.problems),
+    )
+    evaluate(prepared, prep.problems, run_dir, spec)
+    cfg.log(f"[demo]   {name} / {plan.name}: {len(prep.problems)} questions ({_secs(t0)})")
+    return run_dir
+
+
 def evaluate_models(cfg: DemoConfig, prep: Prepared) -> list[Path]:
     """Run the plans through the eval runner into fresh run dirs; return them."""
-    from s1eval.control.methods import method_names, prepare_method
+    from s1eval.control.methods import method_names
     from s1eval.engines.hf import HFEngine
-    from s1eval.runs.evaluate import RunSpec, evaluate
 
     available = set(method_names())
     run_dirs: list[Path] = []
@@ -307,25 +352,14 @@ def evaluate_models(cfg: DemoConfig, prep: Prepared) -> list[Path]:
             if plan.method not in available:
                 cfg.log(f"[demo] method {plan.method} is not registered in this install; skipped")
                 continue
-            t0 = time.perf_counter()
-            prepared = prepare_method(engine, plan.method, plan.settings, prep.format)
-            run_dir = cfg.workdir / "runs" / name / plan.name
-            if run_dir.exists():
-                shutil.rmtree(run_dir)
-            spec = RunSpec(
-                benchmark=task.BENCHMARK,
-                budgets=plan.budgets,
-                samples=plan.samples,
-                seed=cfg.seed,
-                system=prep.system,
-                label=f"{name} / {plan.name}",
-                model_variant=name + plan.variant_suffix,
-                chunk_size=len(prep.problems),
-            )
-            evaluate(prepared, prep.problems, run_dir, spec)
-            run_dirs.append(run_dir)
-            cfg.log(f"[demo]   {name} / {plan.name}: {len(prep.problems)} questions ({_secs(t0)})")
+            run_dirs.append(evaluate_plan(cfg, prep, engine, name, plan))
     return run_dirs
+
+
+def rl_plans(cfg: DemoConfig) -> list[RunPlan]:
+    """The SFT vs SFT+GRPO comparison: BF with no extension and with the extensions GRPO trained with."""
+    wanted = {"bf", f"bf+wait{cfg.rl_extensions}"}
+    return [p for p in run_plans(cfg) if p.name in wanted]
 
 
 # --------------------------------------------------------------------------- summary
@@ -514,6 +548,14 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
         summary["studies"] = run_studies(cfg, prep)
         timings["studies"] = round(time.perf_counter() - t0, 1)
         timings["total"] = round(time.perf_counter() - started, 1)
+    if cfg.rl:
+        from examples.demo.rl import run_rl
+
+        t0 = time.perf_counter()
+        step = functools.partial(evaluate_plan, cfg, prep, runs=cfg.workdir / "rl" / "runs")
+        summary["rl"] = run_rl(cfg, prep, step, rl_plans(cfg))
+        timings["rl"] = round(time.perf_counter() - t0, 1)
+        timings["total"] = round(time.perf_counter() - started, 1)
     (cfg.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
     # wall times differ run to run: they go to the work dir and the terminal, not into the committed report
     (cfg.workdir / "timings.json").write_text(json.dumps(timings, indent=2) + "\n", encoding="utf-8")
@@ -534,6 +576,7 @@ def run_studies(cfg: DemoConfig, prep: Prepared) -> dict[str, Any]:
     """The paper's two studies at the demo's scale, written under OUT/extrapolation and OUT/ablation."""
     from s1eval.studies import run_extrapolation_study
     from s1eval.studies.ablation import run_ablation_study
+    from s1eval.studies.interventions import run_interventions_study
 
     bench = {task.BENCHMARK: prep.problems}
     common = {
@@ -569,15 +612,39 @@ def run_studies(cfg: DemoConfig, prep: Prepared) -> dict[str, Any]:
         **common,
     )
     cfg.log(f"[demo] data-ablation study ({_secs(t0)})")
-    return {
+    t0 = time.perf_counter()
+    interventions = run_interventions_study(
+        prep.models[cfg.subsets[0]],
+        bench,
+        budgets=cfg.budgets,
+        interventions=cfg.interventions,
+        out_dir=cfg.out / "interventions",
+        work_dir=cfg.workdir / "interventions",
+        **{k: v for k, v in common.items() if k != "max_thinking_tokens"},
+    )
+    cfg.log(f"[demo] interventions study ({_secs(t0)})")
+    out = {
         study.name: {
             "report": str(study.markdown.relative_to(cfg.out)),
             "findings": [
                 {"claim": f.claim, "status": f.status, "sentence": f.sentence()} for f in study.findings
             ],
         }
-        for study in (extrapolation, ablation)
+        for study in (extrapolation, ablation, interventions)
     }
+    out["interventions"]["forced_text_tokens"] = forced_text_tokens(prep.models[cfg.subsets[0]])
+    return out
+
+
+def forced_text_tokens(model_dir: Path) -> dict[str, int]:
+    """How many of the demo tokenizer's tokens each intervention's English text takes (the note says so)."""
+    from transformers import AutoTokenizer
+
+    from s1eval.control.interventions import DYNASOR_PROBE, QWEN3_EARLY_STOP, WRAP_UP_HINT
+
+    tok = AutoTokenizer.from_pretrained(str(model_dir))
+    texts = {"early_stop": QWEN3_EARLY_STOP, "wrap_up": WRAP_UP_HINT, "dynasor": DYNASOR_PROBE}
+    return {name: len(tok.encode(text, add_special_tokens=False)) for name, text in texts.items()}
 
 
 def _setup(cfg: DemoConfig) -> None:

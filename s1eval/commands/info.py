@@ -33,3 +33,11 @@ def methods_command() -> None:
                 else (field.default if field.default is not dataclasses.MISSING else field.default_factory())
             )
             click.echo(f"    {field.name} = {default!r}")
+    from s1eval.control.interventions import INTERVENTIONS
+
+    click.echo("\ninterventions (bf: intervention=NAME[:KEY=VALUE...]; --intervention in eval/generate)")
+    for name, cls in INTERVENTIONS.items():
+        doc = (cls.__doc__ or name).strip().splitlines()[0]
+        click.echo(f"{name}  ({doc})")
+        for field in dataclasses.fields(cls):
+            click.echo(f"    {field.name} = {field.default!r}")

@@ -42,6 +42,7 @@ METHOD_OPTIONS: dict[str, str] = {
     "temperature": "temperature",
     "top_p": "top_p",
     "frequency_penalty": "frequency_penalty",
+    "intervention": "intervention",
 }
 
 
@@ -150,6 +151,13 @@ def method_options(func: Callable) -> Callable:
             "--extension-string", default=None, help="Wait, Hmm, Alternatively, none, cycle or A|B|C."
         ),
         click.option("--max-answer-tokens", type=click.IntRange(min=1), default=None),
+        click.option(
+            "--intervention",
+            default=None,
+            metavar="NAME[:KEY=VALUE...]",
+            help="bf: a thinking intervention (early_stop, wrap_up, alphaone, dynasor; `s1eval methods` lists "
+            "their options), e.g. dynasor:interval=64:agree=3.",
+        ),
         click.option("--temperature", type=click.FloatRange(min=0.0), default=None),
         click.option("--top-p", type=click.FloatRange(min=0.0, max=1.0, min_open=True), default=None),
         click.option("--frequency-penalty", type=float, default=None),

@@ -24,7 +24,6 @@ from s1eval.control.base import ControlResult, chunks, encode, run_key
 from s1eval.control.budget_forcing import (
     ForcingSettings,
     ThinkingController,
-    ThinkingCut,
     ThinkRound,
     Trajectory,
     budget_forcing_config,
@@ -122,10 +121,7 @@ def with_instruction(question: str, instruction: str) -> str:
 @dataclass
 class _MarkedTrajectory(Trajectory):
     schedule: MarkerSchedule | None = None
-
-    @property
-    def extensions(self) -> int:  # markers are forced text but not extensions
-        return sum(1 for r in self.rounds if r.forced is not None and r.stop != "marker")
+    # a marker round is forced text at a method's point, not after the model's end: never an extension
 
 
 class MarkedController(ThinkingController):
@@ -148,11 +144,6 @@ class MarkedController(ThinkingController):
                 t.rounds.append(ThinkRound(list(res.token_ids), "marker", text, encode(self.engine, text)))
                 return True
         return super()._after_think(t, res, budget)
-
-    def cut(self, t: Trajectory, budget: int) -> ThinkingCut:
-        out = super().cut(t, budget)
-        out.extensions -= sum(1 for r in out.rounds if r.stop == "marker")
-        return out
 
 
 # --------------------------------------------------------------------------- running

@@ -393,6 +393,7 @@ class PreparedMethod:
             self.config.max_answer_tokens,
             getattr(self.config, "answer_prefix", None),
             names,
+            intervention=getattr(self.config, "intervention", None),
         )
 
     def budgets(self, budgets: Sequence[Any] | None = None) -> list[Any]:
@@ -502,4 +503,8 @@ def prepare_method(
     chosen, config = resolved.method, resolved.config
     fmt = resolve_format(format_name, engine.tokenizer)
     preflight(engine.tokenizer, fmt, engine.model_id)
+    if getattr(config, "intervention", None) is not None:  # what this tokenizer cannot carry out, up front
+        from s1eval.control.budget_forcing import ThinkingController, budget_forcing_config
+
+        ThinkingController(engine, fmt, budget_forcing_config(config, 1), chosen.name)
     return PreparedMethod(chosen, config, fmt, engine)

@@ -34,9 +34,14 @@ IDENTITY_FIELDS = (
 )
 
 
+OMITTED_WHEN_UNSET = ("intervention",)
+"""Settings added after runs were on disk: left out while unset, so those runs keep their identity and keys."""
+
+
 def method_settings(config: Any) -> dict[str, Any]:
     """A method config (dataclass or mapping) as plain JSON values."""
     raw = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
+    raw = {k: v for k, v in raw.items() if not (k in OMITTED_WHEN_UNSET and v is None)}
     return json.loads(canonical_json(raw))
 
 

@@ -225,3 +225,68 @@ def ablation_command(**options: Any) -> None:
         engine_options=engine_kwargs,
     )
     print_table(result)
+
+
+@study_group.command("interventions")
+@engine_options
+@click.option(
+    "--benchmarks", required=True, help="Comma list: aime24, math500, gpqa_diamond, rows.jsonl, NAME=PATH."
+)
+@click.option("--budgets", required=True, help="Thinking budgets of every row, e.g. 512,1024,2048,4096.")
+@click.option(
+    "--interventions",
+    default=None,
+    help="Comma list of intervention specs (NAME or NAME:KEY=VALUE:...; default: early_stop, wrap_up, "
+    "alphaone, dynasor with their defaults); `s1eval methods` lists them.",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N questions.")
+@click.option("--max-answer-tokens", type=int, default=1024, show_default=True)
+@click.option("--extensions", type=int, default=0, show_default=True, help="BF extensions in every row.")
+@click.option("--temperature", type=float, default=None, help="Sampling temperature (default: greedy).")
+@click.option("--top-p", type=float, default=None)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="results/interventions",
+    show_default=True,
+)
+@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--seed", type=int, default=0, show_default=True)
+def interventions_command(**options: Any) -> None:
+    """Plain BF against each thinking intervention (Qwen3's early stop, a wrap-up hint with grace tokens,
+    AlphaOne's Wait schedule, Dynasor's probes) on the same questions and budgets: Control, Scaling,
+    Performance, tokens per correct answer and paired differences to BF. Each row is a resumable run under
+    WORK_DIR/runs/<row>/<benchmark>."""
+    from s1eval.control.interventions import parse_intervention
+    from s1eval.control.methods import parse_budgets
+    from s1eval.errors import ConfigError
+    from s1eval.studies.interventions import DEFAULT_INTERVENTIONS, run_interventions_study
+
+    budgets = parse_budgets(options["budgets"]) or []
+    if not all(isinstance(b, int) and b > 0 for b in budgets):
+        raise ConfigError(
+            f"--budgets takes positive numbers of thinking tokens, e.g. 512,1024; got {options['budgets']!r}"
+        )
+    specs = [s for s in (options["interventions"] or "").split(",") if s.strip()] or list(
+        DEFAULT_INTERVENTIONS
+    )
+    for spec in specs:  # a typo is a one-line error before the model loads
+        parse_intervention(spec)
+    engine = engine_from_options(options)
+    result = run_interventions_study(
+        engine,
+        options["benchmarks"],
+        budgets=budgets,
+        interventions=specs,
+        max_answer_tokens=options["max_answer_tokens"],
+        num_extensions=options["extensions"],
+        out_dir=options["out"],
+        work_dir=options["work_dir"],
+        limit=options["limit"],
+        seed=options["seed"],
+        sampling=_sampling(options),
+        format_name=options["format_name"],
+        system=options["system"],
+    )
+    click.echo(result.markdown.read_text(encoding="utf-8"))
+    click.echo(f"study written to {result.out_dir} (report.md, summary.csv, by_budget.csv, plots)", err=True)

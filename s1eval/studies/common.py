@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,24 @@ def run_cell(
     total = len(problems) * spec.samples
     with tqdm(total=total, desc=f"{spec.label} on {spec.benchmark}", unit="sample", leave=False) as bar:
         return evaluate(prepared, problems, run_dir, spec, progress=bar.update)
+
+
+@contextmanager
+def study_engine(
+    model: Any, engine: str = "hf", engine_options: Mapping[str, Any] | None = None
+) -> Iterator[Any]:
+    """The engine a study runs on: `model` itself when it is an Engine, else loaded from its path or hub id
+    (with `engine` and `engine_options`) and unloaded when the study is done with it."""
+    if not isinstance(model, (str, Path)):
+        yield model
+        return
+    from s1eval.engines import create_engine
+
+    eng = create_engine(engine, str(model), **dict(engine_options or {}))
+    try:
+        yield eng
+    finally:
+        unload_engine(eng)
 
 
 def unload_engine(engine: Any) -> None:

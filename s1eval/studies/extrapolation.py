@@ -28,7 +28,7 @@ from s1eval.studies.common import (
     display_path,
     load_benchmarks,
     run_cell,
-    unload_engine,
+    study_engine,
 )
 from s1eval.studies.findings import extrapolation_findings
 from s1eval.studies.render import StudyPage, benchmark_meta, write_study
@@ -122,16 +122,9 @@ def run_extrapolation_study(
     out = Path(out_dir)
     work = Path(work_dir) if work_dir is not None else out
 
-    own_engine = isinstance(model, (str, Path))
-    if own_engine:
-        from s1eval.engines import create_engine
-
-        eng = create_engine(engine, str(model), **dict(engine_options or {}))
-    else:
-        eng = model
     cells: dict[tuple[str, str], list[dict[str, Any]]] = {}
     runs: dict[tuple[str, str], Path] = {}
-    try:
+    with study_engine(model, engine, engine_options) as eng:
         for s in strategies:
             prepared = prepare_method(eng, "bf", base | s.settings(), format_name)
             for bench, rows in problems.items():
@@ -139,9 +132,6 @@ def run_extrapolation_study(
                 spec = RunSpec(benchmark=bench, samples=samples, seed=seed, system=system, label=s.label)
                 cells[(s.label, bench)] = run_cell(prepared, rows, run_dir, spec, progress=progress)
                 runs[(s.label, bench)] = run_dir
-    finally:
-        if own_engine:
-            unload_engine(eng)
 
     table = study_table(
         cells, labels, list(problems), BASELINE, index_name="strategy", resamples=resamples, seed=0

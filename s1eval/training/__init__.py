@@ -1,4 +1,5 @@
-"""The s1 SFT recipe: TRL's SFTTrainer, s1 chat layout, loss on thinking + answer only, YAML configs."""
+"""The s1 training recipes: SFT (TRL's SFTTrainer, s1 chat layout, loss on thinking + answer only) and GRPO on
+budget-forced rollouts (TRL's GRPOTrainer), both from YAML configs."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ __all__ = [
 
 
 def train(*args, **kwargs):
-    """See `training.recipe.train` (imported lazily: TRL and torch load only when training runs)."""
-    from .recipe import train as _train
+    """Run the recipe a config names (`trainer: sft` or `grpo`; see `training.dispatch.train`). Imported lazily:
+    TRL and torch load only when training runs."""
+    from .dispatch import train as _train
 
     return _train(*args, **kwargs)

@@ -1,4 +1,4 @@
-"""``s1eval train CONFIG`` (and ``python -m s1eval.training CONFIG``): run the SFT recipe from a YAML config."""
+"""``s1eval train CONFIG`` (and ``python -m s1eval.training CONFIG``): run a recipe (SFT or GRPO) from a YAML config."""
 
 from __future__ import annotations
 
@@ -25,20 +25,22 @@ import click
 def train_command(
     config: str, output_dir: Path | None, max_steps: int | None, resume: bool, overrides: tuple[str, ...]
 ) -> None:
-    """Fine-tune a model into the s1 thinking format with TRL's SFTTrainer.
+    """Fine-tune a model into the s1 thinking format with TRL's SFTTrainer, or train it with GRPO on
+    budget-forced rollouts (configs with `trainer: grpo`).
 
-    CONFIG is a YAML recipe (SFTConfig / ModelConfig fields) or a shipped name: cpu_tiny,
-    one_gpu_qwen2.5_1.5b, paper_s1_32b. Any SFTConfig field can follow as an override, e.g.
-    `s1eval train cpu_tiny --learning_rate 1e-4`. For several GPUs, launch `python -m s1eval.training` with
-    `accelerate launch` (see training/README.md in the repository).
+    CONFIG is a YAML recipe (SFTConfig or GRPOConfig / ModelConfig fields) or a shipped name: cpu_tiny,
+    one_gpu_qwen2.5_1.5b, paper_s1_32b, grpo_cpu_tiny, grpo_one_gpu_qwen2.5_1.5b. Any config field can follow
+    as an override, e.g. `s1eval train cpu_tiny --learning_rate 1e-4`. For several GPUs, launch
+    `python -m s1eval.training` with `accelerate launch` (see training/README.md in the repository).
     """
     try:
-        from .recipe import train
+        from .dispatch import train
     except ModuleNotFoundError as exc:  # the [train] extra (trl, datasets) is not installed
         raise click.ClickException(
             f"`s1eval train` needs {exc.name!r}; pip install 's1eval[train]'"
         ) from None
 
     summary = train(config, list(overrides), output_dir=output_dir, max_steps=max_steps, resume=resume)
-    brief = {k: summary[k] for k in ("output_dir", "global_step", "train_loss", "tokens_seen", "wall_time_s")}
+    keys = ("output_dir", "global_step", "train_loss", "last_logged_reward", "tokens_seen", "wall_time_s")
+    brief = {k: summary[k] for k in keys if k in summary}
     click.echo(json.dumps(brief))

@@ -10,6 +10,7 @@ that names the s1 thinking format, so every s1eval engine loads it and detects t
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +27,18 @@ from .data import load_rows, to_prompt_completion
 CONFIG_DIR = Path(__file__).parent / "configs"
 TINY_MODEL = "tiny"
 SUMMARY_FILE = "training_summary.json"
+TRAINERS = ("sft", "grpo")
+"""The recipes a config's `trainer:` key picks (sft when it has none)."""
 
 
 @dataclass
 class S1ScriptArguments(ScriptArguments):
     """Where the curated rows come from and how they become s1 training text."""
 
+    trainer: str = field(
+        default="sft",
+        metadata={"help": "Which recipe the config is for: sft (this one) or grpo (s1eval.training.grpo)."},
+    )
     question_field: str = field(default="question", metadata={"help": "Column holding the question."})
     thinking_field: str = field(
         default="thinking",
@@ -100,19 +107,50 @@ def resolve_config(config: str | Path) -> Path:
     return file_or_shipped(config, CONFIG_DIR, "training config")
 
 
-def parse_config(config: str | Path, args: list[str] | tuple[str, ...] = ()) -> Recipe:
-    """Parse a YAML recipe with TRL's parser; `args` (`--learning_rate 1e-4 ...`) override the file."""
-    path = resolve_config(config)
-    parser = TrlParser((S1ScriptArguments, SFTConfig, ModelConfig))
+def config_trainer(path: Path, args: list[str] | tuple[str, ...] = ()) -> str:
+    """The recipe a config is for: `--trainer X` among the overrides, else its `trainer:` key, else sft.
+
+    Read before TRL parses the file, since each recipe's parser knows only its own settings."""
+    import yaml
+
+    value: Any = None
+    for i, arg in enumerate(args):
+        if arg == "--trainer" and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--trainer="):
+            value = arg.split("=", 1)[1]
+    if value is None:
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        value = loaded.get("trainer", "sft") if isinstance(loaded, dict) else "sft"
+    name = str(value).strip().lower()
+    if name not in TRAINERS:
+        raise ConfigError(f"{path}: unknown trainer {value!r}; use one of: {', '.join(TRAINERS)}")
+    return name
+
+
+def parse_trl_config(
+    path: Path, dataclasses: tuple[type, ...], args: list[str] | tuple[str, ...], names: str
+) -> tuple[Any, ...]:
+    """Parse a YAML recipe into `dataclasses` with TRL's parser; a mistake comes back as a one-line ConfigError
+    that names the config and the settings (`names`: which classes' field names are valid)."""
+    parser = TrlParser(dataclasses)
     try:
-        script, training, model = parser.parse_args_and_config(["--config", str(path), *args])
+        return tuple(parser.parse_args_and_config(["--config", str(path), *args]))
     except ValueError as exc:
         message = str(exc).splitlines()[0]
         if "not used by the HfArgumentParser" in message:
-            message = (
-                "unknown settings " + message.split(":", 1)[1].strip() + "; use SFTConfig/ModelConfig names"
-            )
+            message = "unknown settings " + message.split(":", 1)[1].strip() + f"; use {names} names"
+        elif message.startswith("Unknown arguments from config file"):
+            unknown = re.findall(r"'--([\w.]+)'", message)
+            message = f"unknown settings {', '.join(unknown)}; use {names} names"
         raise ConfigError(f"{path}: {message}") from exc
+
+
+def check_model_and_data(path: Path, model: ModelConfig, script: Any) -> None:
+    """Both recipes need a model and data; a data file named relative to the config is found beside it."""
     if not model.model_name_or_path:
         raise ConfigError(f"{path}: set model_name_or_path (a hub id, a local path, or 'tiny')")
     if not script.dataset_name:
@@ -122,19 +160,51 @@ def parse_config(config: str | Path, args: list[str] | tuple[str, ...] = ()) -> 
     beside = path.parent / script.dataset_name
     if not Path(script.dataset_name).exists() and beside.exists():
         script.dataset_name = str(beside)  # a data file named relative to the config
+
+
+def parse_config(config: str | Path, args: list[str] | tuple[str, ...] = ()) -> Recipe:
+    """Parse a YAML recipe with TRL's parser; `args` (`--learning_rate 1e-4 ...`) override the file."""
+    path = resolve_config(config)
+    trainer = config_trainer(path, args)
+    if trainer != "sft":
+        raise ConfigError(
+            f"{path}: trainer: {trainer} is not the SFT recipe; run it with `s1eval train {path}`"
+        )
+    script, training, model = parse_trl_config(
+        path, (S1ScriptArguments, SFTConfig, ModelConfig), args, "SFTConfig/ModelConfig"
+    )
+    check_model_and_data(path, model, script)
     return Recipe(script=script, training=training, model=model, path=path)
 
 
-def _model_path(recipe: Recipe) -> str:
-    name = recipe.model.model_name_or_path
+def resolve_model_path(name: str, tiny_model_dir: str | None, output_dir: str | Path) -> str:
+    """The model to load: `tiny` is built offline (once) into `tiny_model_dir` or OUTPUT_DIR/base-tiny."""
     if name != TINY_MODEL:
         return name
     from s1eval.testing.tiny_model import build_tiny_model
 
-    out = Path(recipe.script.tiny_model_dir or Path(recipe.training.output_dir) / "base-tiny")
+    out = Path(tiny_model_dir or Path(output_dir) / "base-tiny")
     if not (out / "config.json").exists():
         build_tiny_model(out)
     return str(out)
+
+
+def _model_path(recipe: Recipe) -> str:
+    return resolve_model_path(
+        recipe.model.model_name_or_path, recipe.script.tiny_model_dir, recipe.training.output_dir
+    )
+
+
+def model_init_kwargs(model_args: ModelConfig, training: Any) -> dict[str, Any]:
+    """How the trainer loads the model: ModelConfig's revision, dtype and attention, under the config's own
+    `model_init_kwargs`."""
+    init_kwargs = dict(
+        revision=model_args.model_revision,
+        trust_remote_code=training.trust_remote_code,
+        attn_implementation=model_args.attn_implementation,
+        dtype=model_args.dtype,
+    )
+    return {**init_kwargs, **(training.model_init_kwargs or {})}
 
 
 def stamp_format(tokenizer: Any, fmt_name: str) -> None:
@@ -192,17 +262,11 @@ def build_trainer(recipe: Recipe) -> SFTTrainer:
         training.eos_token = fmt.answer_stops[0]  # the end of turn, not <|endoftext|> of base models
     if training.include_num_input_tokens_seen in ("no", False):
         training.include_num_input_tokens_seen = "non_padding"
-    init_kwargs = dict(
-        revision=model_args.model_revision,
-        trust_remote_code=training.trust_remote_code,
-        attn_implementation=model_args.attn_implementation,
-        dtype=model_args.dtype,
-    )
-    training.model_init_kwargs = {**init_kwargs, **(training.model_init_kwargs or {})}
+    training.model_init_kwargs = model_init_kwargs(model_args, training)
     return SFTTrainer(model=model_path, args=training, train_dataset=dataset, processing_class=tokenizer)
 
 
-class _RunStart(TrainerCallback):
+class RunStart(TrainerCallback):
     """Remembers the step and token count this invocation started from (a resumed run starts past zero)."""
 
     step = 0
@@ -218,6 +282,30 @@ def last_checkpoint(output_dir: str | Path) -> str | None:
     return get_last_checkpoint(str(output_dir)) if Path(output_dir).is_dir() else None
 
 
+def with_overrides(
+    args: list[str] | tuple[str, ...], output_dir: str | Path | None, max_steps: int | None
+) -> list[str]:
+    """The command line's `--output-dir` / `--max-steps` as TRL overrides after the user's own."""
+    overrides = list(args)
+    if output_dir is not None:
+        overrides += ["--output_dir", str(output_dir)]
+    if max_steps is not None:
+        overrides += ["--max_steps", str(max_steps)]
+    return overrides
+
+
+def resume_checkpoint(training: Any, resume: bool) -> str | None:
+    """The checkpoint to continue from: `resume_from_checkpoint`, else with `--resume` the newest one."""
+    checkpoint = training.resume_from_checkpoint
+    if resume and checkpoint is None:
+        checkpoint = last_checkpoint(training.output_dir)
+        if checkpoint is None:
+            raise ConfigError(
+                f"--resume: no checkpoint-* folder in {training.output_dir}; run without --resume to start fresh"
+            )
+    return checkpoint
+
+
 def train(
     config: str | Path,
     args: list[str] | tuple[str, ...] = (),
@@ -227,34 +315,28 @@ def train(
     resume: bool = False,
 ) -> dict[str, Any]:
     """Run the recipe end to end: train, save model + tokenizer, write `training_summary.json`."""
-    overrides = list(args)
-    if output_dir is not None:
-        overrides += ["--output_dir", str(output_dir)]
-    if max_steps is not None:
-        overrides += ["--max_steps", str(max_steps)]
-    recipe = parse_config(config, overrides)
+    recipe = parse_config(config, with_overrides(args, output_dir, max_steps))
     out = Path(recipe.training.output_dir)
-    checkpoint = recipe.training.resume_from_checkpoint
-    if resume and checkpoint is None:
-        checkpoint = last_checkpoint(out)
-        if checkpoint is None:
-            raise ConfigError(
-                f"--resume: no checkpoint-* folder in {out}; run without --resume to start fresh"
-            )
+    checkpoint = resume_checkpoint(recipe.training, resume)
 
     started = time.perf_counter()
     trainer = build_trainer(recipe)
-    start = _RunStart()
+    start = RunStart()
     trainer.add_callback(start)
     prepared = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=checkpoint)
     trained = time.perf_counter()
     trainer.save_model(str(out))
     summary = _summary(recipe, trainer, result, checkpoint, start, prepared - started, trained - prepared)
+    write_summary(trainer, out, summary)
+    return summary
+
+
+def write_summary(trainer: Any, out: Path, summary: dict[str, Any]) -> None:
+    """Beside the saved model (main process only): its tokenizer, and `training_summary.json`."""
     if trainer.is_world_process_zero():
         trainer.processing_class.save_pretrained(str(out))
         (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    return summary
 
 
 def _summary(
@@ -262,7 +344,7 @@ def _summary(
     trainer: SFTTrainer,
     result: Any,
     checkpoint: str | None,
-    start: _RunStart,
+    start: RunStart,
     prepare_s: float,
     train_s: float,
 ) -> dict[str, Any]:
@@ -305,7 +387,7 @@ def _summary(
         * args.gradient_accumulation_steps
         * args.world_size,
         "num_processes": args.world_size,
-        "device": _device_name(torch),
+        "device": device_name(),
         "packing": args.packing,
         "padding_free": trainer.padding_free,
         "completion_only_loss": trainer.completion_only_loss,
@@ -315,18 +397,30 @@ def _summary(
     }
 
 
-def _device_name(torch: Any) -> str:
+def device_name() -> str:
+    import torch
+
     if torch.cuda.is_available():
         return f"{torch.cuda.device_count()}x {torch.cuda.get_device_name(0)}"
     return "cpu"
 
 
 __all__ = [
+    "TRAINERS",
     "Recipe",
     "S1ScriptArguments",
     "build_dataset",
     "build_trainer",
+    "check_model_and_data",
+    "config_trainer",
+    "device_name",
     "last_checkpoint",
+    "model_init_kwargs",
     "parse_config",
+    "parse_trl_config",
+    "resolve_model_path",
+    "resume_checkpoint",
     "train",
+    "with_overrides",
+    "write_summary",
 ]

@@ -71,6 +71,12 @@ def demo(tmp_path_factory):
         vote_n=2,
         resamples=200,
         parallel=2,
+        interventions=("early_stop", "dynasor:interval=8:probe_tokens=2"),
+        rl_steps=3,
+        rl_budget=32,
+        rl_extensions=1,
+        rl_generations=4,
+        rl_batch=8,
         log=lambda _: None,
     )
     summary = run_demo(cfg)
@@ -184,3 +190,54 @@ def test_the_studies_ran_on_the_demo_models(demo):
     for study in summary["studies"].values():
         for finding in study["findings"]:
             assert finding["sentence"] in readme
+
+
+@pytest.mark.slow
+def test_the_interventions_table_is_each_row_s_own_run(demo):
+    cfg, summary = demo
+    out = cfg.out / "interventions"
+    rows = _csv(out / "summary.csv")
+    assert [r["row"] for r in rows] == ["BF", *cfg.interventions]
+    manifests = list(cfg.workdir.glob(f"interventions/runs/*/{task.BENCHMARK}/manifest.json"))
+    assert len(manifests) == 1 + len(cfg.interventions)
+    for manifest in manifests:  # each row's run carries its intervention in every ledger (BF none)
+        records = _samples(manifest.parent)
+        specs = {r["ledger"].get("intervention") for r in records}
+        assert len(specs) == 1 and specs <= {None, *cfg.interventions}
+    readme = (cfg.out / "README.md").read_text()
+    assert "interventions/report.md" in readme and "What this table does not show" in readme
+    tokens = summary["studies"]["interventions"]["forced_text_tokens"]
+    assert set(tokens) == {"early_stop", "wrap_up", "dynasor"} and all(n > 0 for n in tokens.values())
+
+
+@pytest.mark.slow
+def test_the_rl_table_compares_the_sft_runs_with_the_grpo_model_s_own(demo):
+    cfg, summary = demo
+    rl = summary["rl"]
+    assert rl["training"]["global_step"] == cfg.rl_steps
+    grpo = cfg.workdir / "rl" / "grpo"
+    rollouts = [json.loads(line) for line in (grpo / "rollouts.jsonl").read_text().splitlines()]
+    assert len(rollouts) == cfg.rl_steps * cfg.rl_batch
+    assert all(r["ledger"]["thinking_tokens"] <= cfg.rl_budget for r in rollouts)
+    rows = _csv(cfg.out / "rl" / "by_budget.csv")
+    main = cfg.subsets[0]
+    for plan, k in (("bf", 0), (f"bf+wait{cfg.rl_extensions}", cfg.rl_extensions)):
+        sft = _samples(cfg.workdir / "runs" / main / plan)
+        rlr = _samples(cfg.workdir / "rl" / "runs" / "grpo" / plan)
+        for label, recs in (("SFT", sft), ("SFT+GRPO", rlr)):
+            for b in cfg.budgets:
+                at = [r for r in recs if r["budget"] == b]
+                (row,) = [
+                    r
+                    for r in rows
+                    if r["row"] == label
+                    and r["benchmark"]
+                    == (f"BF with {k} forced Wait{'s' if k > 1 else ''}" if k else "BF, no extension")
+                    and int(float(r["budget"])) == b
+                ]
+                assert float(row["accuracy"]) == pytest.approx(100 * sum(r["correct"] for r in at) / len(at))
+    assert all(f["sentence"] in (cfg.out / "README.md").read_text() for f in rl["findings"])
+
+
+def _samples(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "samples.jsonl").read_text().splitlines()]

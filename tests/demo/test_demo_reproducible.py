@@ -29,7 +29,8 @@ def main():
     root, parallel = Path(sys.argv[1]), int(sys.argv[2])
     cfg = DemoConfig(out=root / "results", workdir=root / "work", test_size=24, subset_size=64, max_steps=200,
                      batch_size=8, budgets=(8, 32, 64), extensions=(1,), prompt_budgets=(16, 64), rs_tries=2,
-                     vote_n=2, resamples=200, parallel=parallel, studies=False, log=lambda _: None)
+                     vote_n=2, resamples=200, parallel=parallel, studies=False, rl_steps=4, rl_budget=32,
+                     rl_extensions=1, rl_generations=4, rl_batch=8, log=lambda _: None)
     run_demo(cfg)
 
 if __name__ == "__main__":  # the spawned training workers import this file

@@ -196,6 +196,8 @@ def test_accelerate_configs_load_and_are_documented():
         assert f"--config_file training/accelerate/{name}.yaml" in readme
     assert sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) == [
         "cpu_tiny",
+        "grpo_cpu_tiny",
+        "grpo_one_gpu_qwen2.5_1.5b",
         "one_gpu_qwen2.5_1.5b",
         "paper_s1_32b",
     ]

@@ -301,7 +301,7 @@ def record(
     content.append(ContentText(text=result.answer))
     message = ChatMessageAssistant(content=content, model=model_name, source="generate")
     prompt_tokens = len(ready.engine.tokenizer.encode(result.prompt, add_special_tokens=False))
-    generated = int(ledger.get("thinking_tokens", 0)) + int(ledger.get("answer_tokens", 0))
+    generated = sum(int(ledger.get(k, 0)) for k in ("thinking_tokens", "answer_tokens", "probe_tokens"))
     state.messages.append(message)
     state.output = ModelOutput(
         model=model_name,
@@ -348,6 +348,7 @@ def budget_forcing(
     budgets: str | Sequence[int] | None = None,
     format: str | None = None,
     system: str | None = None,
+    intervention: str | None = None,
     **settings: Any,
 ) -> Solver:
     """s1's budget forcing: cap the thinking at the budget, or suppress its end `num_extensions` times.
@@ -361,6 +362,8 @@ def budget_forcing(
       budgets: Several budgets as one anytime sweep (one trajectory, an answer forked at each budget).
       format: Thinking format (s1, r1); default: detected.
       system: System prompt; default: the sample's system message, else the format's default.
+      intervention: A thinking intervention on the BF core: early_stop, wrap_up, alphaone, dynasor, with
+        options as NAME:KEY=VALUE:... (`s1eval methods` lists them).
       **settings: Other BudgetForcingConfig fields (strategy, extension_sampling, answer_prefix, ...).
     """
     extra = {"num_extensions": num_extensions, "extension_strings": extension_strings, **settings}
@@ -368,6 +371,8 @@ def budget_forcing(
         extra["min_thinking_tokens"] = min_thinking_tokens
     if max_answer_tokens is not None:
         extra["max_answer_tokens"] = max_answer_tokens
+    if intervention is not None:
+        extra["intervention"] = intervention
     return control("bf", max_thinking_tokens, budgets, format, system, **extra)
 
 

@@ -35,6 +35,7 @@ from s1eval.integrations.lm_eval.args import ModelArgs, engine_class, split_gen_
 from s1eval.integrations.lm_eval.naming import lm_eval_name
 from s1eval.integrations.lm_eval.prompts import ChatPrompts, cut_at_stops
 from s1eval.integrations.lm_eval.response import LEDGERS, S1Response
+from s1eval.runs.identity import method_settings
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,7 @@ class S1MethodLM(LM):
                 "model": self.model_name,
                 "method": self.METHOD,
                 "budget": getattr(self.config, "max_thinking_tokens", None),
-                "settings": _jsonable(dataclasses.asdict(self.config)),
+                "settings": _jsonable(method_settings(self.config)),
                 "format": self.fmt.name,
                 "engine": _jsonable(self.engine.describe()),
                 "return_text": self.args.return_text,

@@ -93,6 +93,19 @@ def test_every_method_solver_runs_through_inspect(name, args, method, tmp_path):
     assert [step.solver for step in log.plan.steps] == [f"s1eval/{name}"]
 
 
+def test_an_intervention_is_a_solver_argument_and_lands_in_the_ledger(tmp_path):
+    task = Task(
+        dataset=[Sample(id="q", input="What is 6 * 7?", target="42", metadata={"kind": "math"})],
+        solver=solver_create("s1eval/budget_forcing", max_thinking_tokens=6, intervention="early_stop"),
+        scorer=answer(),
+    )
+    (log,) = _eval(task, tmp_path)
+    ledger = log.samples[0].metadata["ledger"]
+    assert ledger["intervention"] == "early_stop" and ledger["capped"]
+    cap = [r for r in ledger["rounds"] if r.get("stop") == "budget"][0]
+    assert "Considering the limited time by the user" in cap["forced"]
+
+
 def test_the_budget_defaults_to_reasoning_tokens(tmp_path):
     task = Task(
         dataset=[Sample(id="q", input="What is 6 * 7?", target="42", metadata={"kind": "math"})],

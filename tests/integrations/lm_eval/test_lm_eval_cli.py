@@ -83,7 +83,9 @@ def test_lm_eval_command_runs_s1_bf_on_s1_math500(tiny_model_path, tmp_path):
     assert "s1_math500" in proc.stdout and "exact_match" in proc.stdout  # lm-eval's results table
 
 
-def test_wrapper_command_with_chat_template_system_instruction_batch_and_seed(tiny_model_path, tmp_path):
+def test_wrapper_command_with_chat_template_system_instruction_batch_seed_and_intervention(
+    tiny_model_path, tmp_path
+):
     out = tmp_path / "out"
     proc = run(
         [
@@ -93,7 +95,7 @@ def test_wrapper_command_with_chat_template_system_instruction_batch_and_seed(ti
             "--model",
             "s1_bf",
             "--model_args",
-            model_args(tiny_model_path),
+            model_args(tiny_model_path, intervention="dynasor:interval=8:probe_tokens=2"),
             "--tasks",
             "s1_math500",
             "--limit",
@@ -114,6 +116,16 @@ def test_wrapper_command_with_chat_template_system_instruction_batch_and_seed(ti
     samples = check_run(proc, out, 3)
     results, _ = outputs(out, "s1_math500")
     assert results["config"]["s1"]["engine"]["batch_size"] == 2 and results["config"]["random_seed"] == 7
+    # an intervention spec survives lm-eval's comma/equals splitting of --model_args, and every ledger has it
+    spec = "dynasor:interval=8:probe_tokens=2"
+    assert results["config"]["s1"]["settings"]["intervention"] == spec
+    for sample in samples:
+        ledger = sample["s1_ledger"]
+        assert ledger["intervention"] == spec
+        probes = [r for r in ledger["rounds"] if r["phase"] == "probe"]
+        assert len(probes) == ledger["probes"] and sum(r["generated"] for r in probes) == ledger.get(
+            "probe_tokens", 0
+        )
     prompt = samples[0]["arguments"]["gen_args_0"]["arg_0"]
     assert "<|im_start|>system\nReason briefly.<|im_end|>" in prompt and prompt.endswith(
         "<|im_start|>think\n"
