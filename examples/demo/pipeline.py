@@ -573,7 +573,8 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
 
 
 def run_studies(cfg: DemoConfig, prep: Prepared) -> dict[str, Any]:
-    """The paper's two studies at the demo's scale, written under OUT/extrapolation and OUT/ablation."""
+    """The paper's two studies and the interventions study at the demo's scale (OUT/extrapolation, OUT/ablation,
+    OUT/interventions)."""
     from s1eval.studies import run_extrapolation_study
     from s1eval.studies.ablation import run_ablation_study
     from s1eval.studies.interventions import run_interventions_study

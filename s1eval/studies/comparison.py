@@ -153,7 +153,7 @@ def summary_markdown(summary: pd.DataFrame, baseline: str, row_header: str = "Sy
     return _left_first(markdown_table(headers, rows))
 
 
-def by_budget_markdown(by_budget: pd.DataFrame, baseline: str, row_header: str = "System") -> str:
+def by_budget_markdown(by_budget: pd.DataFrame, baseline: str) -> str:
     """Accuracy per budget, one column per row of the comparison, with the paired difference to `baseline`."""
     labels = list(dict.fromkeys(by_budget["row"]))
     budgets = sorted(set(by_budget["budget"]), key=budget_sort_key)
@@ -171,7 +171,6 @@ def by_budget_markdown(by_budget: pd.DataFrame, baseline: str, row_header: str =
                 text += f", {r[0]['diff']:+.1f} [{r[0]['diff_low']:+.1f}, {r[0]['diff_high']:+.1f}]"
             cells.append(text)
         rows.append(cells)
-    del row_header
     return _left_first(markdown_table(headers, rows))
 
 
@@ -208,7 +207,7 @@ def write_comparison_report(
     for bench, (summary, by_budget) in tables.items():
         md += [f"## {bench}\n", summary_markdown(summary, baseline, row_header)]
         md += [f"Accuracy % by budget (mean thinking tokens), with the paired difference to {baseline}:\n"]
-        md += [by_budget_markdown(by_budget, baseline, row_header)]
+        md += [by_budget_markdown(by_budget, baseline)]
         frames_summary.append(summary.assign(benchmark=bench))
         frames_budget.append(by_budget.assign(benchmark=bench))
         points = by_budget.assign(benchmark=bench, system=by_budget["row"], method_name=method_name)
