@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,20 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise DataError(f"{path}: not valid JSON ({exc.msg})") from exc
 
 
+def record_row(rec: Mapping[str, Any], **defaults: Any) -> dict[str, Any]:
+    """One s1eval sample record as a frame row: `defaults` (the run's method, benchmark, ...), then its ledger's
+    fields, then the record's own, which win."""
+    row: dict[str, Any] = dict(defaults)
+    row.update(_ledger_fields(rec.get("ledger")))
+    for key in ("method", "budget", "outcome", "sample", "correct"):
+        if rec.get(key) is not None:
+            row[key] = rec[key]
+    if rec.get("benchmark"):
+        row["benchmark"] = canonical_benchmark(rec["benchmark"])
+    row["qid"] = rec.get("id")
+    return row
+
+
 def read_s1eval_run(path: Path) -> RunSet:
     """One s1eval run directory; a record's own fields win over its ledger's, the manifest fills the rest."""
     manifest = _read_json(path / "manifest.json")
@@ -102,17 +116,11 @@ def read_s1eval_run(path: Path) -> RunSet:
     method = str(manifest.get("method") or "")
     benchmark = canonical_benchmark(manifest.get("benchmark") or path.name)
     label = str(manifest.get("label") or f"{variant or model} / {method}")
-    rows = []
-    for rec in read_latest(path):  # what resume sees: a retried or rewritten key counts once
-        row: dict[str, Any] = {"method": method, "benchmark": benchmark}
-        row.update(_ledger_fields(rec.get("ledger")))
-        for key in ("method", "budget", "outcome", "sample", "correct"):
-            if rec.get(key) is not None:
-                row[key] = rec[key]
-        if rec.get("benchmark"):
-            row["benchmark"] = canonical_benchmark(rec["benchmark"])
-        row.update(run=label, source="s1eval", model=model, variant=variant, qid=rec.get("id"))
-        rows.append(row)
+    rows = [  # what resume sees: a retried or rewritten key counts once
+        record_row(rec, method=method, benchmark=benchmark)
+        | dict(run=label, source="s1eval", model=model, variant=variant)
+        for rec in read_latest(path)
+    ]
     info = RunInfo(
         label=label,
         source="s1eval",

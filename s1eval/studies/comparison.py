@@ -19,6 +19,7 @@ import pandas as pd
 from s1eval.metrics.frame import budget_sort_key, normalise
 from s1eval.metrics.table3 import method_summary
 from s1eval.report.plots import safe_name, save_figure, scaling_figure
+from s1eval.report.readers import record_row
 from s1eval.report.tables import fmt_ci, fmt_num, markdown_table
 from s1eval.studies.findings import Finding, summary_line
 from s1eval.studies.tables import cell_summary, paired_difference
@@ -27,27 +28,7 @@ Records = Sequence[Mapping[str, Any]]
 
 
 def _frame(label: str, records: Records) -> pd.DataFrame:
-    rows = []
-    for r in records:
-        ledger = r.get("ledger") or {}
-        rows.append(
-            {
-                "model": label,
-                "method": r.get("method") or ledger.get("method") or "bf",
-                "source": "s1eval",
-                "benchmark": r.get("benchmark", ""),
-                "budget": r["budget"],
-                "qid": str(r["id"]),
-                "sample": int(r.get("sample") or 0),
-                "correct": 1.0 if r.get("correct") else 0.0,
-                "outcome": r.get("outcome", "answered"),
-                "thinking_tokens": ledger.get("thinking_tokens", math.nan),
-                "answer_tokens": ledger.get("answer_tokens", math.nan),
-                "capped": bool(ledger.get("capped", False)),
-                "extensions": int(ledger.get("extensions", 0)),
-            }
-        )
-    return normalise(rows)
+    return normalise([record_row(r, model=label, method="bf", source="s1eval") for r in records])
 
 
 def _tokens(records: Records) -> dict[str, float]:

@@ -32,6 +32,7 @@ from .recipe import (
     check_model_and_data,
     config_trainer,
     device_name,
+    fit,
     model_init_kwargs,
     parse_trl_config,
     resolve_config,
@@ -282,16 +283,9 @@ def train(
     started = time.perf_counter()
     trainer, log = build_trainer(recipe)
     log.start(_checkpoint_step(checkpoint))
-    start = RunStart()
-    trainer.add_callback(start)
-    prepared = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=checkpoint)
-    trained = time.perf_counter()
+    run = fit(trainer, checkpoint, out, started)
     log.flush()
-    trainer.save_model(str(out))
-    summary = _summary(
-        recipe, trainer, log, result, checkpoint, start, prepared - started, trained - prepared
-    )
+    summary = _summary(recipe, trainer, log, run.result, checkpoint, run.start, run.prepare_s, run.train_s)
     write_summary(trainer, out, summary)
     return summary
 

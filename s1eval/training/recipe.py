@@ -321,15 +321,31 @@ def train(
 
     started = time.perf_counter()
     trainer = build_trainer(recipe)
+    run = fit(trainer, checkpoint, out, started)
+    summary = _summary(recipe, trainer, run.result, checkpoint, run.start, run.prepare_s, run.train_s)
+    write_summary(trainer, out, summary)
+    return summary
+
+
+@dataclass
+class FitRun:
+    """What one `trainer.train` call did: TRL's result, where it started, and its times."""
+
+    result: Any
+    start: RunStart
+    prepare_s: float
+    train_s: float
+
+
+def fit(trainer: Any, checkpoint: str | None, out: Path, started: float) -> FitRun:
+    """Train (from `checkpoint`, if any) and save the model to `out`; `started` is when preparation began."""
     start = RunStart()
     trainer.add_callback(start)
     prepared = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=checkpoint)
     trained = time.perf_counter()
     trainer.save_model(str(out))
-    summary = _summary(recipe, trainer, result, checkpoint, start, prepared - started, trained - prepared)
-    write_summary(trainer, out, summary)
-    return summary
+    return FitRun(result, start, prepared - started, trained - prepared)
 
 
 def write_summary(trainer: Any, out: Path, summary: dict[str, Any]) -> None:
@@ -414,6 +430,7 @@ __all__ = [
     "check_model_and_data",
     "config_trainer",
     "device_name",
+    "fit",
     "last_checkpoint",
     "model_init_kwargs",
     "parse_config",
