@@ -1,7 +1,7 @@
 """Plain greedy decoding, the hf engine against `model.generate` on the same rows and the same token counts.
 
 Grid: batch 1 / 8 / 32 x prompt 64 / 1,024 tokens, 32 new tokens per row, on the tiny test model and a ~43M
-random model (`benchmarks/models.py`). Each cell is a median of interleaved repeats (`benchmarks/timing.py`);
+random model (`benchmarks/models.py`). Each cell is a median of interleaved repeats (`benchmarks/timing.py`; at least 3, more for short cells);
 the figure is `model.generate` time / hf engine time (above 1: the engine is faster).
 """
 
@@ -17,6 +17,8 @@ RESULTS = Path(__file__).parent / "results"
 BATCHES = (1, 8, 32)
 PROMPTS = (64, 1024)
 NEW_TOKENS = 32
+MIN_SECONDS = 10.0
+"""A cell repeats (interleaved) until each side has run this long, so a one-second cell is a median of ~10."""
 
 
 def contexts(vocab: int, batch: int, length: int, seed: int = 0) -> list[list[int]]:
@@ -41,7 +43,7 @@ def cell(engine, batch: int, length: int, repeats: int) -> dict:
     def theirs() -> int:
         return plain_generate(engine.model, engine.tokenizer, rows, NEW_TOKENS)
 
-    timing = interleaved({"hf_engine": ours, "hf_generate": theirs}, repeats)
+    timing = interleaved({"hf_engine": ours, "hf_generate": theirs}, repeats, min_seconds=MIN_SECONDS)
     tokens = timing.pop("last")
     assert tokens["hf_engine"] == tokens["hf_generate"] == batch * NEW_TOKENS, tokens
     return {

@@ -8,8 +8,10 @@ tensor. Position ids are each row's logical positions, so holes never shift RoPE
 Holes are reclaimed: when the cache is more than `COMPACT_SLACK` times as wide as its widest live row (the
 floor that left padding sets), every row's live positions are gathered, right-aligned, into a cache of that
 width (`_maybe_compact`), so an abandoned trajectory (a sweep's answer forks, cut extensions, finished rows) is
-neither stored nor attended to for long. The mask lives in a preallocated buffer that grows by doubling, and
-a decode step builds its inputs as whole tensors, not row by row.
+neither stored nor attended to for long. The mask lives in a preallocated buffer that grows by doubling, the
+keys and values in buffers with headroom (`kv_cache.GrowingLayer`: a step writes one column where
+transformers' `DynamicCache` copies the whole cache), and a decode step builds its inputs as whole tensors,
+not row by row.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 import torch
 
 from s1eval.engines.base import EngineBase, EngineError, GenerationRequest, GenerationResult
+from s1eval.engines.kv_cache import growing_cache, plain_layer
 from s1eval.engines.programs import drive_lockstep
 from s1eval.engines.sampling import apply_penalties, make_generator, select_token
 from s1eval.engines.stops import StopStringMatcher
@@ -150,13 +153,6 @@ def _suppress_stops(states: Sequence[_RowState | None], logits: torch.Tensor) ->
             cols.extend(st.stop_list)
     if rows:
         logits[torch.tensor(rows), torch.tensor(cols)] = float("-inf")
-
-
-def _plain_layer(layer: Any) -> bool:
-    """A full-attention layer whose keys/values are plain (B, heads, T, dim) tensors."""
-    from transformers.cache_utils import DynamicLayer
-
-    return type(layer) is DynamicLayer
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -391,12 +387,10 @@ class HFEngine(EngineBase):
 
     def _prefill(self, requests: Sequence[GenerationRequest]) -> tuple[_Batch, torch.Tensor]:
         """A new batch (a fresh cache) holding every request's context; the logits after it."""
-        from transformers import DynamicCache
-
         for req in requests:
             if not req.context_ids:
                 raise EngineError("a generation request has an empty context; give it a prompt")
-        batch = _Batch(DynamicCache(config=self.model.config), [_Row(key=r.cache_key) for r in requests])
+        batch = _Batch(growing_cache(self.model.config), [_Row(key=r.cache_key) for r in requests])
         return batch, self._feed(batch, [list(r.context_ids) for r in requests])
 
     def _continue(self, batch: _Batch, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
@@ -457,7 +451,7 @@ class HFEngine(EngineBase):
         if widest == 0 or batch.width <= COMPACT_SLACK * widest or batch.width - widest <= COMPACT_MIN:
             return
         layers = getattr(batch.cache, "layers", None)
-        if not layers or not all(_plain_layer(layer) for layer in layers):
+        if not layers or not all(plain_layer(layer) for layer in layers):
             return  # a sliding-window, quantized or offloaded cache: leave its layout alone
         n = len(batch.rows)
         index = torch.zeros((n, widest), dtype=torch.long)
@@ -633,7 +627,7 @@ class HFEngine(EngineBase):
             if not slots:
                 return finals
             batch, logits = self._prefill(firsts)
-            refill = all(_plain_layer(layer) for layer in getattr(batch.cache, "layers", None) or [None])
+            refill = all(plain_layer(layer) for layer in getattr(batch.cache, "layers", None) or [None])
 
             def finish(
                 i: int,
