@@ -1,10 +1,14 @@
-"""`s1eval lm-eval --model s1_bf` against lm-eval's own `--model hf` on the same model, task and token budget.
+"""`s1eval lm-eval --model s1_bf` against lm-eval's own `--model hf` on the same model, task and token counts.
 
 Both run the real lm-eval CLI in a subprocess on `s1_math500` (8 questions, batch 8) over the medium random
-model: s1_bf with 256 thinking + 32 answer tokens, hf with `max_gen_toks=288` (a random model may stop
-earlier at an `until` string, so each side's generated tokens are counted from its samples log and the
-figure is time per generated token). Time is lm-eval's own `total_evaluation_time_seconds` (model loading
-and evaluation, no interpreter start-up), a median of interleaved repeats.
+model, 288 tokens per question, counted exactly on both sides. Neither side may stop early: s1_bf thinks 256
+(`min_thinking_tokens=256` suppresses the end of thinking until then) and answers up to 32 (its ledger counts
+both; the benchmark checks the 256); hf gets `min_new_tokens=max_gen_toks=288` (`generate` suppresses the
+end-of-sequence token) and an `until` string the model would have to spell byte by byte, since the task's own
+`until` includes the pad token, which a random model can emit. hf's count is questions x 288: re-encoding its
+decoded text would not count its tokens (a random model's bytes do not round-trip). Time is lm-eval's own
+`total_evaluation_time_seconds` (model loading and evaluation, no interpreter start-up), a median of
+interleaved repeats; the figure is time per generated token.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from pathlib import Path
 RESULTS = Path(__file__).parent / "results"
 BIN = Path(sys.executable).parent
 LIMIT, THINKING, ANSWER = 8, 256, 32
+NEVER = "<|never|>"
+"""hf's stop string: the random model would have to spell it byte by byte (see the module docstring)."""
 
 
 def _run(argv: list[str], out: Path) -> dict:
@@ -34,8 +40,6 @@ def _run(argv: list[str], out: Path) -> dict:
 
 
 def main() -> dict:
-    from transformers import AutoTokenizer
-
     from benchmarks.models import build
 
     repeats = int(os.environ.get("S1EVAL_BENCH_REPEATS", "3"))
@@ -48,7 +52,6 @@ def main() -> dict:
     }
     with tempfile.TemporaryDirectory() as tmp:
         model = build("medium", Path(tmp))
-        tok = AutoTokenizer.from_pretrained(str(model))
         common = ["--tasks", "s1_math500", "--limit", str(LIMIT)]
         sides = {
             "s1eval_s1_bf": [
@@ -57,7 +60,8 @@ def main() -> dict:
                 "--model",
                 "s1_bf",
                 "--model_args",
-                f"pretrained={model},max_thinking_tokens={THINKING},max_answer_tokens={ANSWER},batch_size=8",
+                f"pretrained={model},max_thinking_tokens={THINKING},min_thinking_tokens={THINKING},"
+                f"max_answer_tokens={ANSWER},batch_size=8",
                 *common,
             ],
             "lm_eval_hf": [
@@ -69,7 +73,7 @@ def main() -> dict:
                 "--batch_size",
                 "8",
                 "--gen_kwargs",
-                f"max_gen_toks={THINKING + ANSWER}",
+                f"max_gen_toks={THINKING + ANSWER},min_new_tokens={THINKING + ANSWER},until={NEVER}",
                 "--include_path",
                 str(_tasks_dir()),
                 *common,
@@ -81,7 +85,7 @@ def main() -> dict:
             for name in sides if r % 2 == 0 else reversed(list(sides)):
                 got = _run(sides[name], Path(tmp) / f"{name}-{r}")
                 seconds[name].append(round(got["seconds"], 3))
-                tokens[name] = _generated_tokens(name, got["rows"], tok)
+                tokens[name] = _generated_tokens(name, got["rows"])
         med = {k: statistics.median(v) for k, v in seconds.items()}
         per_token = {k: med[k] / max(1, tokens[k]) for k in sides}
         figures.update(
@@ -102,12 +106,15 @@ def main() -> dict:
     return figures
 
 
-def _generated_tokens(name: str, rows: list[dict], tok) -> int:
+def _generated_tokens(name: str, rows: list[dict]) -> int:
+    assert len(rows) == LIMIT, f"{name}: {len(rows)} samples logged, expected {LIMIT}"
     if name == "s1eval_s1_bf":  # the ledger's exact counts: thinking + answer, forced text apart
-        return sum(
-            int(r["s1_ledger"]["thinking_tokens"]) + int(r["s1_ledger"]["answer_tokens"]) for r in rows
-        )
-    return sum(len(tok.encode(r["resps"][0][0], add_special_tokens=False)) for r in rows)
+        thinking = [int(r["s1_ledger"]["thinking_tokens"]) for r in rows]
+        assert thinking == [THINKING] * LIMIT, f"s1_bf stopped thinking early: {thinking}"
+        return sum(t + int(r["s1_ledger"]["answer_tokens"]) for t, r in zip(thinking, rows, strict=True))
+    # min_new_tokens = max_gen_toks: every row generated exactly that many (see the module docstring)
+    assert all(r["resps"][0][0] for r in rows), "lm-eval hf logged an empty response"
+    return LIMIT * (THINKING + ANSWER)
 
 
 def _tasks_dir() -> Path:
