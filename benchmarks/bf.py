@@ -6,7 +6,8 @@ as a ratio within one run. A random model never emits s1's `<|im_start|>` delimi
 extension measurements use a format whose end marker is the token the model emits most often: natural stops
 (and so extensions) happen.
 
-Peers (`benchmarks/peers.py`): `hf_generate` is `model.generate` of the same number of tokens per row;
+Peers (`benchmarks/peers.py`): `hf_generate` is `model.generate` of the same number of tokens per row
+(`hf_engine_plain`, the hf engine's own plain decode of them);
 `s1_reference_loop` is the s1 fork's loop on HF `generate` (every round re-prompts with the whole text).
 """
 
@@ -73,10 +74,11 @@ def accounting(engine, fmt, prompts) -> dict:
 
 
 def against_plain_decode(engine, fmt, prompts, waiting, repeats: int) -> dict:
-    """BF with extensions against `model.generate` of the same tokens per row: "uniform", one batch of copies
+    """BF with extensions against plain decoding of the same tokens per row: "uniform", one batch of copies
     of one prompt (every row does the same rounds); "mixed", twice as many different prompts as batch rows
-    (rows end at different times and take the next prompt: continuous batching), against `generate` on
-    batches of equal-length rows."""
+    (rows end at different times and take the next prompt: continuous batching), against batches of
+    equal-length rows. Two plain baselines: `model.generate` (what a user runs) and the hf engine's own
+    plain decode (the same KV cache as BF, so that ratio is what the forcing itself costs)."""
     from benchmarks.timing import interleaved, ratio
     from s1eval.control.budget_forcing import BudgetForcingConfig, run_budget_forcing
 
@@ -95,6 +97,7 @@ def against_plain_decode(engine, fmt, prompts, waiting, repeats: int) -> dict:
                 {
                     "s1eval_bf": lambda rows=rows, cfg=cfg: run_budget_forcing(engine, fmt, rows, cfg),
                     "hf_generate": lambda c=contexts, n=per_row: _generate_batches(engine, c, n),
+                    "hf_engine_plain": lambda c=contexts, n=per_row: _engine_plain(engine, c, n),
                 },
                 repeats,
             )
@@ -104,6 +107,7 @@ def against_plain_decode(engine, fmt, prompts, waiting, repeats: int) -> dict:
                 "tokens_per_row": per_row,
                 **timing,
                 "bf_over_plain_throughput": ratio(timing, "hf_generate", "s1eval_bf"),
+                "bf_over_engine_plain_throughput": ratio(timing, "hf_engine_plain", "s1eval_bf"),
             }
     return figures
 
@@ -116,6 +120,16 @@ def _generate_batches(engine, contexts: list[list[int]], new_tokens: int) -> int
         plain_generate(engine.model, engine.tokenizer, contexts[i : i + step], new_tokens)
         for i in range(0, len(contexts), step)
     )
+
+
+def _engine_plain(engine, contexts: list[list[int]], new_tokens: int) -> int:
+    """The hf engine's plain decode: no stop token, so exactly `new_tokens` per row, batches of its size."""
+    from s1eval.engines.base import GenerationRequest
+
+    out = engine.generate([GenerationRequest(list(c), new_tokens) for c in contexts])
+    engine.release()
+    assert all(len(o.token_ids) == new_tokens for o in out)
+    return sum(len(o.token_ids) for o in out)
 
 
 def against_reference_loop(engine, fmt, prompts, repeats: int) -> dict:

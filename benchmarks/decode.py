@@ -1,7 +1,7 @@
 """Plain greedy decoding, the hf engine against `model.generate` on the same rows and the same token counts.
 
 Grid: batch 1 / 8 / 32 x prompt 64 / 1,024 tokens, 32 new tokens per row, on the tiny test model and a ~43M
-random model (`benchmarks/models.py`). Each cell is a median of interleaved repeats (`benchmarks/timing.py`; at least 3, more for short cells);
+random model (`benchmarks/models.py`). Each cell is a median of interleaved repeats (`benchmarks/timing.py`; at least `REPEATS`, more for short cells);
 the figure is `model.generate` time / hf engine time (above 1: the engine is faster).
 """
 
@@ -17,6 +17,9 @@ RESULTS = Path(__file__).parent / "results"
 BATCHES = (1, 8, 32)
 PROMPTS = (64, 1024)
 NEW_TOKENS = 32
+REPEATS = 5
+"""At least this many interleaved pairs per cell: the prefill-bound cells (1,024-token prompts) move by 10% from
+one repeat to the next, and two sessions' medians of 3 of the same code differed by 15% there."""
 MIN_SECONDS = 10.0
 """A cell repeats (interleaved) until each side has run this long, so a one-second cell is a median of ~10."""
 
@@ -60,7 +63,7 @@ def main(argv: list[str] | None = None) -> dict:
     from s1eval.engines.hf import HFEngine
 
     args = sys.argv[1:] if argv is None else argv
-    repeats = int(os.environ.get("S1EVAL_BENCH_REPEATS", "3"))
+    repeats = int(os.environ.get("S1EVAL_BENCH_REPEATS", str(REPEATS)))
     models = args or ["tiny", "medium"]
     figures: dict = {"what": "greedy decode, hf engine vs model.generate", "repeats": repeats, "models": {}}
     with tempfile.TemporaryDirectory() as tmp:

@@ -3,12 +3,17 @@
 transformers' `DynamicLayer.update` concatenates every layer's keys and values with the new column each step:
 a copy of the whole (batch x heads x length x dim) cache per layer per step, which on a CPU costs about as much
 as the attention itself at a few thousand positions. `GrowingLayer` keeps each tensor in a buffer with headroom
-(`HEADROOM`, at least `MIN_HEADROOM` columns) and hands the model views of its filled part; the buffer is
-reallocated only when full, so the copies amortise to a fraction of a column per step. The values the model
-sees are the same numbers in the same layout (a view of the first `length` columns), so outputs do not change.
+(`HEADROOM` of its length, between `MIN_HEADROOM` and `MAX_HEADROOM` columns) and hands the model views of its
+filled part; the buffer is reallocated only when full, so the copies amortise to a fraction of a column per step
+while no more than `MAX_HEADROOM` columns per layer sit unused (a 32k-token thinking trace does not carry 25%
+spare). The values the model sees are the same numbers in the same layout (a view of the first `length`
+columns), so outputs do not change. What this removes is the cache's own copy: attention may still make one
+(a grouped-query model given a mask expands the keys and values to every head).
 
 `keys` / `values` stay assignable tensors, as on `DynamicLayer`: code that gathers, selects or widens the cache
-assigns a new tensor, which becomes the buffer (headroom is added by the next `update`).
+assigns a new tensor, which becomes the buffer (headroom is added by the next `update`). Unlike `DynamicLayer`'s,
+a view handed out earlier is overwritten by later writes after a `crop`, and a cache filled under
+`torch.inference_mode` must be updated under it (the hf engine does both only inside its own steps).
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from transformers.cache_utils import DynamicLayer
+from transformers.cache_utils import CacheLayerMixin, DynamicLayer
 
 HEADROOM = 0.25
 """A full buffer is reallocated with this fraction of its needed length as spare columns ..."""
 MIN_HEADROOM = 64
-"""... and at least this many."""
+"""... and at least this many ..."""
+MAX_HEADROOM = 512
+"""... and at most this many (long contexts reallocate every 512 steps: one copy per layer per 512 columns)."""
 
 
 class GrowingLayer(DynamicLayer):
@@ -36,7 +43,7 @@ class GrowingLayer(DynamicLayer):
 
     @property
     def keys(self) -> torch.Tensor | None:  # type: ignore[override]
-        return None if self._key_buf is None else self._key_buf[:, :, : self._length]
+        return _filled(self._key_buf, self._length)
 
     @keys.setter
     def keys(self, tensor: torch.Tensor | None) -> None:
@@ -45,7 +52,7 @@ class GrowingLayer(DynamicLayer):
 
     @property
     def values(self) -> torch.Tensor | None:  # type: ignore[override]
-        return None if self._value_buf is None else self._value_buf[:, :, : self._value_length]
+        return _filled(self._value_buf, self._value_length)
 
     @values.setter
     def values(self, tensor: torch.Tensor | None) -> None:
@@ -64,6 +71,7 @@ class GrowingLayer(DynamicLayer):
         if not self.is_initialized:
             self.device = key_states.device
             self.is_initialized = True
+        self._check_shape(key_states, value_states)
         start, new = self._length, key_states.shape[2]
         end = start + new
         if end > self.capacity:
@@ -73,17 +81,24 @@ class GrowingLayer(DynamicLayer):
         self._length = self._value_length = end
         return self.keys, self.values  # type: ignore[return-value]
 
-    def _grow(self, key_states: torch.Tensor, value_states: torch.Tensor, needed: int) -> None:
-        capacity = needed + max(MIN_HEADROOM, int(needed * HEADROOM))
-        self._key_buf = self._reallocated(self._key_buf, key_states, capacity)
-        self._value_buf = self._reallocated(self._value_buf, value_states, capacity)
+    def _check_shape(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        """Refuse new columns whose batch, heads or head size differ from the cache's, as `torch.cat` does in
+        `DynamicLayer` (a slice assignment would broadcast a batch of 1 over every row instead)."""
+        for buf, new, name in (
+            (self._key_buf, key_states, "keys"),
+            (self._value_buf, value_states, "values"),
+        ):
+            if buf is None or buf.dim() < 3 or buf.shape[2] == 0:
+                continue
+            if (buf.shape[0], buf.shape[1], buf.shape[3]) != (new.shape[0], new.shape[1], new.shape[3]):
+                raise ValueError(
+                    f"new {name} of shape {tuple(new.shape)} do not fit a cache of shape {tuple(buf.shape)}"
+                )
 
-    def _reallocated(self, old: torch.Tensor | None, like: torch.Tensor, capacity: int) -> torch.Tensor:
-        batch, heads, _, dim = like.shape
-        buf = torch.empty((batch, heads, capacity, dim), dtype=like.dtype, device=like.device)
-        if old is not None and old.dim() >= 3 and self._length:
-            buf[:, :, : self._length] = old[:, :, : self._length]
-        return buf
+    def _grow(self, key_states: torch.Tensor, value_states: torch.Tensor, needed: int) -> None:
+        capacity = needed + min(MAX_HEADROOM, max(MIN_HEADROOM, int(needed * HEADROOM)))
+        self._key_buf = _reallocated(self._key_buf, self._length, key_states, capacity)
+        self._value_buf = _reallocated(self._value_buf, self._value_length, value_states, capacity)
 
     def crop(self, tokens_to_remove: int) -> None:
         if tokens_to_remove > 0:
@@ -94,6 +109,24 @@ class GrowingLayer(DynamicLayer):
         self._key_buf = self._value_buf = None
         self._length = self._value_length = 0
         self.is_initialized = False
+        CacheLayerMixin.reset(
+            self
+        )  # the mixin's part (counters of inheriting layers), as DynamicLayer's does
+
+
+def _filled(buf: torch.Tensor | None, length: int) -> torch.Tensor | None:
+    """The filled part of a buffer; an unshaped one (`lazy_initialization`'s empty tensor) as it is."""
+    if buf is None or buf.dim() < 3:
+        return buf
+    return buf[:, :, :length]
+
+
+def _reallocated(old: torch.Tensor | None, length: int, like: torch.Tensor, capacity: int) -> torch.Tensor:
+    batch, heads, _, dim = like.shape
+    buf = torch.empty((batch, heads, capacity, dim), dtype=like.dtype, device=like.device)
+    if old is not None and old.dim() >= 3 and length:
+        buf[:, :, :length] = old[:, :, :length]
+    return buf
 
 
 def growing_cache(config: Any) -> Any:

@@ -3,11 +3,12 @@ it are bit for bit the same; it reallocates only when full."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
-from s1eval.engines.kv_cache import MIN_HEADROOM, GrowingLayer, growing_cache, plain_layer
+from s1eval.engines.kv_cache import MAX_HEADROOM, MIN_HEADROOM, GrowingLayer, growing_cache, plain_layer
 
 
 def _steps(seed: int = 0):
@@ -56,19 +57,72 @@ def test_reset_empties_the_layer():
     assert layer.get_seq_length() == 0 and not layer.is_initialized
 
 
-def test_model_outputs_over_the_growing_cache_equal_dynamic_cache(tiny_engine):
+@pytest.mark.parametrize("padded", [False, True], ids=["no mask", "left padding and a hole"])
+def test_model_outputs_over_the_growing_cache_equal_dynamic_cache(tiny_engine, padded):
+    """The engine's BF batches run with a mask (left padding, cut positions): that path must match too."""
     model = tiny_engine.model
     ids = torch.randint(5, model.config.vocab_size, (2, 12), generator=torch.Generator().manual_seed(1))
+    mask = torch.ones_like(ids)
+    if padded:
+        mask[0, :4] = 0  # row 0 left-padded
+        mask[1, 7] = 0  # row 1 with a hole, as a cut position leaves
     cache_ours, cache_theirs = growing_cache(model.config), DynamicCache(config=model.config)
     assert all(plain_layer(layer) and type(layer) is GrowingLayer for layer in cache_ours.layers)
     arg = tiny_engine._cache_kwarg  # `cache=` on transformers >= 5.2x, `past_key_values=` before
     with torch.inference_mode():
         feed = ids
         for step in range(20):
-            a = model(input_ids=feed, use_cache=True, **{arg: cache_ours}).logits[:, -1]
-            b = model(input_ids=feed, use_cache=True, **{arg: cache_theirs}).logits[:, -1]
+            kwargs = {"attention_mask": mask} if padded else {}
+            a = model(input_ids=feed, use_cache=True, **kwargs, **{arg: cache_ours}).logits[:, -1]
+            b = model(input_ids=feed, use_cache=True, **kwargs, **{arg: cache_theirs}).logits[:, -1]
             assert torch.equal(a, b), step
             feed = a.argmax(-1, keepdim=True)
+            mask = torch.cat([mask, torch.ones_like(feed)], dim=1)
+
+
+def test_model_generate_with_beam_search_over_the_growing_cache(tiny_engine):
+    """A user may hand the cache to `generate`: beam search reorders it (reorder_cache / batch_select)."""
+    model = tiny_engine.model
+    ids = torch.randint(5, model.config.vocab_size, (2, 10), generator=torch.Generator().manual_seed(2))
+    arg = tiny_engine._cache_kwarg
+    settings = {"max_new_tokens": 12, "num_beams": 3, "do_sample": False, "pad_token_id": 0}
+    with torch.inference_mode():
+        ours = model.generate(input_ids=ids, **settings, **{arg: growing_cache(model.config)})
+        theirs = model.generate(input_ids=ids, **settings, **{arg: DynamicCache(config=model.config)})
+    assert torch.equal(ours, theirs)
+
+
+def test_headroom_is_capped_for_long_contexts():
+    layer = GrowingLayer()
+    k = torch.zeros(1, 1, 4096, 2)
+    layer.update(k, k)
+    assert layer.capacity - layer.get_seq_length() == MAX_HEADROOM  # not 25% of a 4k context
+    layer.update(k[:, :, :1], k[:, :, :1])
+    assert layer.get_seq_length() == 4097
+
+
+def test_new_columns_of_another_batch_are_refused_not_broadcast():
+    layer, theirs = GrowingLayer(), DynamicLayer()
+    k = torch.zeros(3, 2, 5, 4)
+    layer.update(k, k)
+    theirs.update(k, k)
+    one_row = torch.ones(1, 2, 1, 4)
+    with pytest.raises(RuntimeError):
+        theirs.update(one_row, one_row)
+    with pytest.raises(ValueError, match="do not fit a cache"):
+        layer.update(one_row, one_row)
+
+
+def test_lazy_initialization_then_update_matches_dynamic_layer():
+    """`Cache.early_initialization` calls `lazy_initialization` before any update: an unshaped empty buffer."""
+    ours, theirs = GrowingLayer(), DynamicLayer()
+    k, v = next(_steps())
+    for layer in (ours, theirs):
+        layer.lazy_initialization(k, v)
+        assert layer.get_seq_length() == 0
+    for k, v in list(_steps())[:3]:
+        a, b = ours.update(k, v), theirs.update(k, v)
+        assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
 
 
 def test_sliding_window_layers_are_left_alone(tiny_engine):
