@@ -109,9 +109,8 @@ class GrowingLayer(DynamicLayer):
         self._key_buf = self._value_buf = None
         self._length = self._value_length = 0
         self.is_initialized = False
-        CacheLayerMixin.reset(
-            self
-        )  # the mixin's part (counters of inheriting layers), as DynamicLayer's does
+        # the mixin's part (counters of inheriting layers), as DynamicLayer's reset does
+        CacheLayerMixin.reset(self)
 
 
 def _filled(buf: torch.Tensor | None, length: int) -> torch.Tensor | None:
