@@ -34,16 +34,12 @@ COUNTER = Path(__file__).parent / "hf_token_counter"
 """A `sitecustomize` that logs the tokens of each of lm-eval hf's `generate` calls (its own docstring)."""
 
 
-def _run(argv: list[str], out: Path) -> dict:
+def _run(argv: list[str], out: Path, count_generate: bool) -> dict:
     log = out.with_suffix(".tokens.jsonl")
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "HF_DATASETS_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(COUNTER), os.environ.get("PYTHONPATH")])),
-        "S1EVAL_HF_TOKEN_LOG": str(log),
-    }
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    if count_generate:  # hf only: s1_bf's counts come from its ledger, and its start-up stays as users run it
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(COUNTER), os.environ.get("PYTHONPATH")]))
+        env["S1EVAL_HF_TOKEN_LOG"] = str(log)
     subprocess.run(
         argv + ["--output_path", str(out), "--log_samples"], check=True, capture_output=True, env=env
     )
@@ -101,11 +97,14 @@ def main() -> dict:
         }
         seconds: dict[str, list[float]] = {k: [] for k in sides}
         tokens: dict[str, int] = {}
+        calls: dict[str, list[dict]] = {}
         for r in range(repeats):
             for name in sides if r % 2 == 0 else reversed(list(sides)):
-                got = _run(sides[name], Path(tmp) / f"{name}-{r}")
+                got = _run(sides[name], Path(tmp) / f"{name}-{r}", count_generate=name == "lm_eval_hf")
                 seconds[name].append(round(got["seconds"], 3))
                 tokens[name] = _generated_tokens(name, got)
+                if got["generate_calls"]:
+                    calls[name] = got["generate_calls"]
         med = {k: statistics.median(v) for k, v in seconds.items()}
         per_token = {k: med[k] / max(1, tokens[k]) for k in sides}
         figures.update(
@@ -113,6 +112,7 @@ def main() -> dict:
                 "seconds": seconds,
                 "median_seconds": {k: round(v, 3) for k, v in med.items()},
                 "generated_tokens": tokens,
+                "lm_eval_hf_generate_calls": calls.get("lm_eval_hf", []),
                 "s1_bf_over_hf_time_per_token": round(per_token["s1eval_s1_bf"] / per_token["lm_eval_hf"], 3),
             }
         )
@@ -135,6 +135,8 @@ def _generated_tokens(name: str, got: dict) -> int:
         return sum(t + int(r["s1_ledger"]["answer_tokens"]) for t, r in zip(thinking, rows, strict=True))
     calls = got["generate_calls"]  # what hf_token_counter logged: rows x new columns per generate call
     assert sum(c["rows"] for c in calls) == LIMIT, f"lm-eval hf's generate calls were not counted: {calls}"
+    # a batch's columns are every row's tokens only if no row stopped early: min_new_tokens = max_gen_toks
+    assert all(c["new_columns"] == THINKING + ANSWER for c in calls), f"hf stopped early: {calls}"
     return sum(c["rows"] * c["new_columns"] for c in calls)
 
 

@@ -2,7 +2,9 @@
 tokens each of its `generate` calls made (rows x new columns), so hf's token count is measured, not assumed.
 
 lm-eval's samples log keeps only decoded text, which a random model's tokens do not survive (re-encoding it
-counts more tokens than were generated).
+counts more tokens than were generated). Being first on that process's path, it stands in for any other
+`sitecustomize` there (Python imports only the first it finds); if it failed to load, no log would be written
+and the benchmark's check of the count fails.
 """
 
 import json

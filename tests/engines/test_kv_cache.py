@@ -51,10 +51,23 @@ def test_writes_through_the_views_reach_the_cache():
 
 
 def test_reset_empties_the_layer():
+    layer, theirs = GrowingLayer(), DynamicLayer()
+    for each in (layer, theirs):
+        each.update(*next(_steps()))
+        each.reset()
+    assert layer.get_seq_length() == 0 and not layer.is_initialized and layer.keys is None
+    k = torch.ones(2, 2, 1, 4)  # a new batch size: nothing of the old cache may remain
+    a, b = layer.update(k, k), theirs.update(k, k)
+    assert a[0].shape == b[0].shape == (2, 2, 1, 4) and torch.equal(a[0], b[0])
+
+
+def test_columns_of_another_dtype_are_refused():
     layer = GrowingLayer()
-    layer.update(*next(_steps()))
-    layer.reset()
-    assert layer.get_seq_length() == 0 and not layer.is_initialized
+    k = torch.zeros(1, 2, 3, 4)
+    layer.update(k, k)
+    half = torch.zeros(1, 2, 1, 4, dtype=torch.bfloat16)
+    with pytest.raises(ValueError, match="bfloat16"):
+        layer.update(half, half)
 
 
 @pytest.mark.parametrize("padded", [False, True], ids=["no mask", "left padding and a hole"])
