@@ -1,8 +1,9 @@
 """Plain greedy decoding, the hf engine against `model.generate` on the same rows and the same token counts.
 
 Grid: batch 1 / 8 / 32 x prompt 64 / 1,024 tokens, 32 new tokens per row, on the tiny test model and a ~43M
-random model (`benchmarks/models.py`). Each cell is a median of interleaved repeats (`benchmarks/timing.py`; at least `REPEATS`, more for short cells);
-the figure is `model.generate` time / hf engine time (above 1: the engine is faster).
+random model (`benchmarks/models.py`). Each cell is a median of interleaved repeats (`benchmarks/timing.py`;
+at least `REPEATS`, more for short cells); the figure is `model.generate` time / hf engine time (above 1: the
+engine is faster).
 """
 
 from __future__ import annotations
